@@ -1,0 +1,22 @@
+-- latent: the user-facing module.
+--
+--   local lt = require "latent"
+--   local x = lt.randn(2, 3)
+--
+-- The C part (latent.core) holds the tensor type and its kernels; this file
+-- adds what is better written in Lua: printing, gradcheck, small helpers.
+local core = require "latent.core"
+
+local lt = {}
+for name, value in pairs(core) do
+  if name ~= "methods" and name ~= "Tensor" then lt[name] = value end
+end
+
+lt._VERSION = "latent 0.1.0"
+lt.version = "0.1.0"
+lt.core = core
+
+require("latent.tensor").install(core)
+lt.gradcheck = require "latent.gradcheck"
+
+return lt

@@ -1,0 +1,151 @@
+-- Tensors: creation, inspection, views, indexing, joining, printing.
+local H = require "harness"
+local lt = require "latent"
+
+H.test("creation", function()
+  H.eq(lt.zeros(2, 3).shape, { 2, 3 })
+  H.eq(lt.zeros { 2, 3 }.shape, { 2, 3 })
+  H.eq(lt.ones(2):totable(), { 1, 1 })
+  H.eq(lt.full({ 2, 2 }, 7):totable(), { { 7, 7 }, { 7, 7 } })
+  H.eq(lt.empty(4, 0):numel(), 0)
+  H.eq(lt.arange(5):totable(), { 0, 1, 2, 3, 4 })
+  H.eq(lt.arange(1, 2, 0.25):totable(), { 1, 1.25, 1.5, 1.75 })
+  H.eq(lt.arange(3, 0, -1):totable(), { 3, 2, 1 })
+  H.eq(lt.linspace(0, 1, 5):totable(), { 0, 0.25, 0.5, 0.75, 1 })
+  H.eq(lt.eye(2, 3):totable(), { { 1, 0, 0 }, { 0, 1, 0 } })
+  H.eq(lt.tensor { { 1, 2 }, { 3, 4 } }:totable(), { { 1, 2 }, { 3, 4 } })
+  H.eq(lt.tensor(2.5):dim(), 0)
+  H.eq(lt.tensor(2.5):item(), 2.5)
+  local x = lt.randn(3, 4)
+  H.eq(lt.zeros_like(x).shape, { 3, 4 })
+  H.eq(lt.ones_like(x):totable()[3][4], 1)
+  H.eq(lt.full_like(x, 3):get(2, 2), 3)
+  H.eq(lt.rand_like(x).shape, { 3, 4 })
+  H.eq(lt.randn_like(x).shape, { 3, 4 })
+  H.eq(lt.empty_like(x).shape, { 3, 4 })
+  H.eq(lt.zeros(2, 3.0).shape, { 2, 3 }) -- 3.0 is an integer value
+end)
+
+H.test("random numbers: ranges, moments, reproducible", function()
+  local u = lt.rand(20000):totable()
+  local lo, hi, sum = 1, 0, 0
+  for _, v in ipairs(u) do lo, hi, sum = math.min(lo, v), math.max(hi, v), sum + v end
+  H.ok(lo >= 0 and hi < 1, "rand in [0, 1)")
+  H.close(sum / #u, 0.5, 0.01)
+  local n = lt.randn(20000):totable()
+  local m, s2 = 0, 0
+  for _, v in ipairs(n) do m = m + v end
+  m = m / #n
+  for _, v in ipairs(n) do s2 = s2 + (v - m) ^ 2 end
+  H.close(m, 0, 0.03)
+  H.close(math.sqrt(s2 / (#n - 1)), 1, 0.03)
+  local r = lt.randint(-2, 3, 5000):totable()
+  local seen = {}
+  for _, v in ipairs(r) do
+    H.ok(v >= -2 and v <= 3 and v == math.floor(v), "randint value " .. v)
+    seen[v] = true
+  end
+  for v = -2, 3 do H.ok(seen[v], "randint never gave " .. v) end
+  lt.manual_seed(7)
+  local a = lt.randn(5):totable()
+  lt.manual_seed(7)
+  H.eq(lt.randn(5):totable(), a)
+end)
+
+H.test("inspection", function()
+  local x = lt.zeros(2, 3, 4)
+  H.eq(x:size(), { 2, 3, 4 })
+  H.eq(x:size(2), 3)
+  H.eq(x:size(-1), 4)
+  H.eq(x:dim(), 3)
+  H.eq(x.ndim, 3)
+  H.eq(x:numel(), 24)
+  H.eq(#x, 2)
+  H.ok(x:is_contiguous())
+  H.eq(x:stride(), { 12, 4, 1 })
+end)
+
+H.test("get, set, fill, copy, t[i]", function()
+  local x = lt.zeros(2, 3)
+  x:set(2, 3, 5)
+  H.eq(x:get(2, 3), 5)
+  H.eq(x:get(-1, -1), 5)
+  x[1] = 2
+  H.eq(x:totable(), { { 2, 2, 2 }, { 0, 0, 5 } })
+  x[2] = lt.tensor { 7, 8, 9 }
+  H.eq(x[2]:totable(), { 7, 8, 9 })
+  H.eq(x[2][3], 9)
+  local v = lt.arange(3)
+  v[2] = 10
+  H.eq(v:totable(), { 0, 10, 2 })
+  x:fill(1)
+  H.eq(x:totable(), { { 1, 1, 1 }, { 1, 1, 1 } })
+  x:copy(lt.tensor { 1, 2, 3 }) -- broadcast
+  H.eq(x:totable(), { { 1, 2, 3 }, { 1, 2, 3 } })
+  x:zero()
+  H.eq(x:totable(), { { 0, 0, 0 }, { 0, 0, 0 } })
+end)
+
+H.test("views share memory", function()
+  local x = lt.arange(12):view(3, 4)
+  local t = x:t()
+  H.ok(not t:is_contiguous())
+  H.eq(t.shape, { 4, 3 })
+  H.eq(t:get(2, 3), 9)
+  local id = x:storage_id()
+  H.eq((t:storage_id()), id)
+  H.eq((x:narrow(2, 2, 2):storage_id()), id)
+  H.eq((x:select(1, 2):storage_id()), id)
+  x:narrow(2, 2, 2):fill(-1)
+  H.eq(x[1]:totable(), { 0, -1, -1, 3 })
+  H.eq(x:view(-1).shape, { 12 })
+  H.eq(x:view { 2, -1 }.shape, { 2, 6 })
+  H.eq(x:reshape(6, 2).shape, { 6, 2 })
+  H.eq(t:reshape(12):totable(), { 0, 4, 8, -1, -1, -1, -1, -1, -1, 3, 7, 11 })
+  H.eq(x:unsqueeze(1).shape, { 1, 3, 4 })
+  H.eq(x:unsqueeze(-1).shape, { 3, 4, 1 })
+  H.eq(lt.zeros(1, 3, 1):squeeze().shape, { 3 })
+  H.eq(lt.zeros(1, 3, 1):squeeze(1).shape, { 3, 1 })
+  H.eq(lt.zeros(2, 3, 4):permute(3, 1, 2).shape, { 4, 2, 3 })
+  H.eq(lt.zeros(2, 3, 4):transpose(1, 3).shape, { 4, 3, 2 })
+  local e = lt.tensor({ 1, 2, 3 }):view(3, 1):expand(3, 2)
+  H.eq(e:totable(), { { 1, 1 }, { 2, 2 }, { 3, 3 } })
+  H.eq(lt.tensor({ 1, 2 }):expand(2, -1):totable(), { { 1, 2 }, { 1, 2 } })
+  H.eq(t:contiguous():totable(), t:totable())
+  H.ok(t:contiguous():is_contiguous())
+  local c = x:clone()
+  c:fill(0)
+  H.eq(x:get(1, 1), 0)
+  H.eq(x:get(3, 4), 11)
+  H.ok(c:storage_id() ~= id)
+  -- a view of a transposed matrix that can still be a view
+  H.eq(t:view(2, 2, 3).shape, { 2, 2, 3 })
+end)
+
+H.test("index_select, cat, stack", function()
+  local x = lt.tensor { { 1, 2, 3 }, { 4, 5, 6 } }
+  H.eq(x:index_select(2, { 3, 1 }):totable(), { { 3, 1 }, { 6, 4 } })
+  H.eq(x:index_select(1, lt.tensor { 2, 2 }):totable(), { { 4, 5, 6 }, { 4, 5, 6 } })
+  H.eq(lt.cat({ x, x }, 1).shape, { 4, 3 })
+  H.eq(lt.cat({ x, x:narrow(2, 1, 1) }, 2):totable(), { { 1, 2, 3, 1 }, { 4, 5, 6, 4 } })
+  H.eq(lt.stack({ x, x }).shape, { 2, 2, 3 })
+  H.eq(lt.stack({ x, x }, 3).shape, { 2, 3, 2 })
+  H.eq(lt.stack({ x, x }, 3):select(3, 2):totable(), x:totable())
+end)
+
+H.test("printing, Torch style", function()
+  local s = tostring(lt.tensor { { 1, 2.5, 3 }, { 4, 5, 6 } })
+  H.eq(s, " 1.0000 2.5000 3.0000\n 4.0000 5.0000 6.0000\n[Tensor float32 of size 2x3]")
+  H.eq(tostring(lt.tensor { 1, 2, 3 }), " 1\n 2\n 3\n[Tensor float32 of size 3]")
+  H.eq(tostring(lt.tensor(3)), "3\n[Tensor float32 scalar]")
+  local big = tostring(lt.zeros(100, 100))
+  H.ok(big:find("...", 1, true) and #big < 2000, "large tensors are summarized")
+  local three = tostring(lt.zeros(2, 1, 2))
+  H.ok(three:find("(1,.,.) =", 1, true) and three:find("(2,.,.) =", 1, true), three)
+  local w = lt.zeros(2):requires_grad_()
+  H.ok(tostring(w):find("requires grad", 1, true))
+  H.ok(tostring(w:view(1, 2)):find("grad_fn=view", 1, true))
+  H.ok(tostring(lt.full({ 2 }, 1e-7)):find("e%-07"))
+end)
+
+H.done()
