@@ -256,7 +256,9 @@ static int index_property(lua_State *L, lt_tensor *t, const char *k) {
 
 /* __index: integers select, names look up methods then properties. */
 static int t_index(lua_State *L) {
-  lt_tensor *t = lt_checktensor(L, 1);
+  lt_box *box = luaL_checkudata(L, 1, LT_TENSOR_MT);
+  lt_tensor *t = box->t;
+  if (!t) return luaL_error(L, "tensor was closed: cannot use its '%s'", luaL_tolstring(L, 2, NULL));
   if (lua_isinteger(L, 2)) return index_integer(L, t);
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1; /* a method */
@@ -303,7 +305,7 @@ static int assign_grad(lua_State *L, lt_tensor *t) {
 }
 
 static int assign_requires_grad(lua_State *L, lt_tensor *t) {
-  luaL_checktype(L, 3, LUA_TBOOLEAN);
+  if (!lua_isboolean(L, 3)) return luaL_error(L, "requires_grad: expects a boolean, got %s", luaL_typename(L, 3));
   int on = lua_toboolean(L, 3);
   if (t->grad_fn && !on)
     return luaL_error(L, "requires_grad: only leaf tensors can be changed; use detach() for a tensor without history");

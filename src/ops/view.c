@@ -496,8 +496,8 @@ lt_status lt_copy_(lt_tensor *dst, lt_tensor *src) {
   if (st != LT_OK) return st;
   int nd;
   int64_t shape[LT_MAX_DIMS], stride[LT_MAX_DIMS];
-  if ((st = lt_broadcast_shape("copy", dst, src, &nd, shape)) != LT_OK) return st;
-  if (nd != dst->ndim || memcmp(shape, dst->shape, (size_t)nd * sizeof *shape)) {
+  if (lt_broadcast_shape("copy", dst, src, &nd, shape) != LT_OK || nd != dst->ndim ||
+      memcmp(shape, dst->shape, (size_t)nd * sizeof *shape)) {
     char sa[LT_SHAPE_STR], sb[LT_SHAPE_STR];
     return lt_error(LT_ERR_SHAPE, "copy: source of size %s does not fit a tensor of size %s", LT_SHAPE(src, sb),
                     LT_SHAPE(dst, sa));
