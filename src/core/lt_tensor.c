@@ -79,8 +79,8 @@ static lt_tensor *tensor_struct(lt_storage *s, int ndim, const int64_t *shape,
   t->storage = s;
   t->offset = offset;
   t->ndim = ndim;
-  memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
-  if (stride) memcpy(t->stride, stride, (size_t)ndim * sizeof *stride);
+  if (ndim > 0) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+  if (stride && ndim > 0) memcpy(t->stride, stride, (size_t)ndim * sizeof *stride);
   else lt_contiguous_strides(ndim, shape, t->stride);
   t->refcount = 1;
   return t;

@@ -7,7 +7,7 @@ local function leaf(...) return lt.randn(...):requires_grad_() end
 H.test("gradients of view ops match finite differences", function()
   local x = leaf(3, 4)
   local cases = {
-    view = function(a) return a:view(2, 6) end,
+    view = function(a) return a:view(3, 2, 2) end,
     reshape_copy = function(a) return a:t():reshape(12) end,
     narrow = function(a) return a:narrow(2, 2, 2) end,
     select = function(a) return a:select(1, 3) end,
@@ -24,9 +24,14 @@ H.test("gradients of view ops match finite differences", function()
     cat = function(a) return lt.cat({ a, a:narrow(1, 2, 2) }, 1) end,
     stack = function(a) return lt.stack({ a, a:t():t() }, 2) end,
   }
+  -- the same 3x4 values through a non-contiguous leaf (a transposed 4x3)
+  local xt = lt.no_grad(function() return x:t():contiguous():t() end):requires_grad_()
+  H.ok(not xt:is_contiguous())
   for name, f in pairs(cases) do
-    local ok, err = pcall(lt.gradcheck, f, { x })
-    if not ok then error(name .. ": " .. tostring(err)) end
+    for _, input in ipairs { x, xt } do
+      local ok, err = pcall(lt.gradcheck, f, { input })
+      if not ok then error(name .. ": " .. tostring(err)) end
+    end
   end
 end)
 
