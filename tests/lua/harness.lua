@@ -81,6 +81,21 @@ function H.raises(pattern, f, ...)
   return err
 end
 
+-- The same values as x in a non-contiguous leaf (a transposed copy, transposed back).
+function H.noncontig(x)
+  local y = lt.no_grad(function() return x:t():contiguous():t() end)
+  assert(not y:is_contiguous())
+  return y:requires_grad_()
+end
+
+function H.shape_of(t) return table.concat(t.shape, "x") end
+
+-- Flat row-major values of a tensor (any strides), scalars included.
+function H.values(t)
+  if t:dim() == 0 then return { t:item() } end
+  return (flat(t))
+end
+
 function H.test(name, f)
   lt.manual_seed(seed)
   local ok, err = xpcall(f, debug.traceback)

@@ -7,22 +7,10 @@ local lt = require "latent"
 
 local function leaf(...) return lt.randn(...):requires_grad_() end
 
--- The same values as a non-contiguous leaf (a transposed copy, transposed back).
-local function noncontig(x)
-  local y = lt.no_grad(function() return x:t():contiguous():t() end)
-  assert(not y:is_contiguous())
-  return y:requires_grad_()
-end
+local noncontig = H.noncontig
+local shape_of = H.shape_of
 
-local function shape_of(t) return table.concat(t.shape, "x") end
-
--- Flat row-major values of a tensor (any strides).
-local function values(t)
-  local out = {}
-  local function walk(v) if type(v) == "table" then for _, e in ipairs(v) do walk(e) end else out[#out + 1] = v end end
-  walk(t:totable())
-  return out
-end
+local values = H.values
 
 -- Naive reduction in Lua: f(list) over dim (1-based; nil = all). Returns the
 -- flat expected values and the expected shape string.
