@@ -38,6 +38,11 @@ int luaopen_latent_core(lua_State *L) {
   lt_open_math(L, module);
   lt_open_reduce(L, module);
   lt_open_autograd(L, module);
+  lt_open_conv(L, module);
+  lt_open_nnops(L, module);
+  lt_open_optim(L, module);
+  lt_open_io(L, module);
+  lt_open_nn(L, module);
   luaL_getmetatable(L, LT_TENSOR_MT);
   lua_setfield(L, module, "Tensor"); /* the metatable, for the Lua side to extend */
   lt_push_methods(L);

@@ -67,5 +67,10 @@ void lt_open_view(lua_State *L, int module);      /* l_view.c: views, indexing, 
 void lt_open_math(lua_State *L, int module);      /* l_math.c: elementwise math */
 void lt_open_reduce(lua_State *L, int module);    /* l_reduce.c: reductions, matmul */
 void lt_open_autograd(lua_State *L, int module);  /* l_autograd.c: backward, grad mode */
+void lt_open_conv(lua_State *L, int module);      /* l_conv.c: conv2d, conv_transpose2d, pooling */
+void lt_open_nnops(lua_State *L, int module);     /* l_nnops.c: linear, batch_norm, activations, losses */
+void lt_open_optim(lua_State *L, int module);     /* l_optim.c: optimizers */
+void lt_open_io(lua_State *L, int module);        /* l_io.c: safetensors files, generator state */
+void lt_open_nn(lua_State *L, int module);        /* l_nn.c: layers */
 
 #endif
