@@ -9,7 +9,9 @@ local core = require "latent.core"
 
 local lt = {}
 for name, value in pairs(core) do
-  if name ~= "methods" and name ~= "Tensor" then lt[name] = value end
+  if name ~= "methods" and name ~= "Tensor" and name ~= "layers" and name ~= "layer_methods" then
+    lt[name] = value
+  end
 end
 
 lt._VERSION = "latent 0.1.0"
@@ -18,5 +20,6 @@ lt.core = core
 
 require("latent.tensor").install(core)
 lt.gradcheck = require "latent.gradcheck"
+lt.nn = require "latent.nn"
 
 return lt
