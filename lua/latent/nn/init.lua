@@ -8,6 +8,7 @@ local core = require "latent.core"
 local module = require "latent.nn.module"
 
 local nn = {}
+nn.init = require "latent.nn.initializers"
 
 module.install_on_layers(core.layer_methods)
 for name, ctor in pairs(core.layers) do nn[name] = ctor end
