@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 /* ==================== creation ==================== */
 
@@ -318,6 +319,14 @@ static int tensor_memory(lua_State *L) {
   return 1;
 }
 
+/* clock() -> seconds from a monotonic clock, for timing (os.clock is CPU time). */
+static int tensor_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
 /* The raw storage pointer and offset, for tests that views share memory. */
 static int t_storage_id(lua_State *L) {
   lt_tensor *t = lt_checktensor(L, 1);
@@ -335,6 +344,7 @@ void lt_open_tensor(lua_State *L, int module) {
     {"empty_like", tensor_empty_like}, {"zeros_like", tensor_zeros_like}, {"ones_like", tensor_ones_like},
     {"full_like", tensor_full_like}, {"rand_like", tensor_rand_like}, {"randn_like", tensor_randn_like},
     {"manual_seed", tensor_manual_seed}, {"is_tensor", tensor_is_tensor}, {"memory", tensor_memory},
+    {"clock", tensor_clock},
     {NULL, NULL}};
   static const luaL_Reg methods[] = {
     {"size", t_size}, {"stride", t_stride}, {"dim", t_dim}, {"numel", t_numel},
