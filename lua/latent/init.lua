@@ -9,7 +9,8 @@ local core = require "latent.core"
 
 local lt = {}
 for name, value in pairs(core) do
-  if name ~= "methods" and name ~= "Tensor" and name ~= "layers" and name ~= "layer_methods" then
+  local internal = { methods = true, Tensor = true, layers = true, layer_methods = true, optimizers = true }
+  if not internal[name] then
     lt[name] = value
   end
 end
@@ -21,5 +22,7 @@ lt.core = core
 require("latent.tensor").install(core)
 lt.gradcheck = require "latent.gradcheck"
 lt.nn = require "latent.nn"
+lt.optim = require "latent.optim"
+lt.checkpoint = require "latent.checkpoint"
 
 return lt

@@ -167,6 +167,129 @@ static int nn_unflatten(lua_State *L) {
   return push_layer(L, b, lt_nn_unflatten((int)dim - 1, n, sizes));
 }
 
+/* ==================== constructors with settings ==================== */
+
+/* An integer n or a pair {h, w} at idx (nil gives def, def); non-negative. */
+static void pair_at(lua_State *L, int idx, const char *fn, const char *what, int64_t def, int64_t out[2]) {
+  int t = lua_type(L, idx);
+  if (t == LUA_TNIL || t == LUA_TNONE) {
+    out[0] = out[1] = def;
+  } else if (t == LUA_TTABLE && luaL_len(L, idx) == 2) {
+    for (int k = 0; k < 2; k++) {
+      lua_geti(L, idx, k + 1);
+      int ok;
+      out[k] = lua_tointegerx(L, -1, &ok);
+      lua_pop(L, 1);
+      if (!ok) luaL_error(L, "%s: %s must be an integer or a pair of integers", fn, what);
+    }
+  } else {
+    int ok;
+    out[0] = out[1] = lua_tointegerx(L, idx, &ok);
+    if (!ok) luaL_error(L, "%s: %s must be an integer or a pair of integers", fn, what);
+  }
+  if (out[0] < 0 || out[1] < 0) luaL_error(L, "%s: %s must not be negative", fn, what);
+}
+
+static void pair_field(lua_State *L, int opts, const char *fn, const char *name, int64_t def, int64_t out[2]) {
+  if (lua_isnoneornil(L, opts)) {
+    out[0] = out[1] = def;
+    return;
+  }
+  luaL_checktype(L, opts, LUA_TTABLE);
+  lua_getfield(L, opts, name);
+  pair_at(L, lua_gettop(L), fn, name, def, out);
+  lua_pop(L, 1);
+}
+
+/* Linear(in, out [, {bias = true}]) */
+static int nn_linear(lua_State *L) {
+  lua_Integer in = luaL_checkinteger(L, 1), out = luaL_checkinteger(L, 2);
+  int bias = lt_optbool_field(L, 3, "bias", 1);
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, lt_nn_linear(in, out, bias));
+}
+
+static int conv_common(lua_State *L, const char *fn, bool transposed) {
+  lua_Integer in = luaL_checkinteger(L, 1), out = luaL_checkinteger(L, 2);
+  int64_t kernel[2], s[8];
+  pair_at(L, 3, fn, "kernel_size", -1, kernel);
+  if (kernel[0] < 1 || kernel[1] < 1) return luaL_error(L, "%s: kernel_size must be positive", fn);
+  pair_field(L, 4, fn, "stride", 1, s);
+  pair_field(L, 4, fn, "padding", 0, s + 2);
+  pair_field(L, 4, fn, "output_padding", 0, s + 4);
+  pair_field(L, 4, fn, "dilation", 1, s + 6);
+  if (s[0] < 1 || s[1] < 1 || s[6] < 1 || s[7] < 1) return luaL_error(L, "%s: stride and dilation must be positive", fn);
+  if (!transposed && (s[4] || s[5])) return luaL_error(L, "%s: output_padding is for ConvTranspose2d", fn);
+  int bias = lt_optbool_field(L, 4, "bias", 1);
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, transposed ? lt_nn_conv_transpose2d(in, out, kernel, s, bias)
+                                     : lt_nn_conv2d(in, out, kernel, s, bias));
+}
+
+/* Conv2d(in, out, kernel [, {stride, padding, dilation, bias}]) */
+static int nn_conv2d(lua_State *L) { return conv_common(L, "Conv2d", false); }
+/* ConvTranspose2d(in, out, kernel [, {stride, padding, output_padding, dilation, bias}]) */
+static int nn_conv_transpose2d(lua_State *L) { return conv_common(L, "ConvTranspose2d", true); }
+
+static int batch_norm_common(lua_State *L, int dims) {
+  lua_Integer c = luaL_checkinteger(L, 1);
+  double momentum = lt_optnum_field(L, 2, "momentum", 0.1), eps = lt_optnum_field(L, 2, "eps", 1e-5);
+  int affine = lt_optbool_field(L, 2, "affine", 1);
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, lt_nn_batch_norm(dims, c, momentum, eps, affine));
+}
+
+/* BatchNorm1d(channels [, {momentum = 0.1, eps = 1e-5, affine = true}]) */
+static int nn_batch_norm1d(lua_State *L) { return batch_norm_common(L, 2); }
+static int nn_batch_norm2d(lua_State *L) { return batch_norm_common(L, 4); }
+
+static int nn_leaky_relu(lua_State *L) {
+  double slope = luaL_optnumber(L, 1, 0.01);
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, lt_nn_leaky_relu(slope));
+}
+
+static int nn_elu(lua_State *L) {
+  double alpha = luaL_optnumber(L, 1, 1.0);
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, lt_nn_elu(alpha));
+}
+
+/* Softplus([beta = 1 [, threshold = 20]]) */
+static int nn_softplus(lua_State *L) {
+  double beta = luaL_optnumber(L, 1, 1.0), threshold = luaL_optnumber(L, 2, 20.0);
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, lt_nn_softplus(beta, threshold));
+}
+
+static int nn_dropout(lua_State *L) {
+  double p = luaL_optnumber(L, 1, 0.5);
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, lt_nn_dropout(p));
+}
+
+/* MaxPool2d(kernel [, {stride = kernel, padding = 0}]) */
+static int nn_max_pool2d(lua_State *L) {
+  int64_t kernel[2], stride[2], padding[2];
+  pair_at(L, 1, "MaxPool2d", "kernel_size", -1, kernel);
+  if (kernel[0] < 1 || kernel[1] < 1) return luaL_error(L, "MaxPool2d: kernel_size must be positive");
+  pair_field(L, 2, "MaxPool2d", "stride", -1, stride);
+  if (stride[0] < 0) stride[0] = kernel[0], stride[1] = kernel[1];
+  pair_field(L, 2, "MaxPool2d", "padding", 0, padding);
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, lt_nn_max_pool2d(kernel, stride, padding));
+}
+
+/* Upsample(scale) or Upsample{scale_factor = scale}: nearest neighbour */
+static int nn_upsample(lua_State *L) {
+  int64_t scale[2];
+  if (lua_istable(L, 1) && luaL_len(L, 1) != 2) pair_field(L, 1, "Upsample", "scale_factor", -1, scale);
+  else pair_at(L, 1, "Upsample", "scale_factor", -1, scale);
+  if (scale[0] < 1 || scale[1] < 1) return luaL_error(L, "Upsample: scale_factor must be a positive integer");
+  layer_box *b = new_layer_box(L);
+  return push_layer(L, b, lt_nn_upsample(scale));
+}
+
 void lt_open_nn(lua_State *L, int module) {
   static const luaL_Reg meta[] = {{"__gc", layer_gc}, {"__close", layer_gc}, {"__call", layer_call},
                                   {"__tostring", layer_tostring}, {"__newindex", layer_newindex},
@@ -175,7 +298,11 @@ void lt_open_nn(lua_State *L, int module) {
                                      {"own_tensors", layer_own_tensors}, {NULL, NULL}};
   static const luaL_Reg ctors[] = {{"Identity", nn_identity}, {"ReLU", nn_relu}, {"Sigmoid", nn_sigmoid},
                                    {"Tanh", nn_tanh}, {"Flatten", nn_flatten}, {"Unflatten", nn_unflatten},
-                                   {NULL, NULL}};
+                                   {"Linear", nn_linear}, {"Conv2d", nn_conv2d},
+                                   {"ConvTranspose2d", nn_conv_transpose2d}, {"BatchNorm1d", nn_batch_norm1d},
+                                   {"BatchNorm2d", nn_batch_norm2d}, {"LeakyReLU", nn_leaky_relu},
+                                   {"ELU", nn_elu}, {"Softplus", nn_softplus}, {"Dropout", nn_dropout},
+                                   {"MaxPool2d", nn_max_pool2d}, {"Upsample", nn_upsample}, {NULL, NULL}};
   luaL_newmetatable(L, LT_LAYER_MT);
   luaL_setfuncs(L, meta, 0);
   luaL_newlib(L, methods);

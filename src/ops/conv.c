@@ -1,0 +1,525 @@
+/* conv2d and conv_transpose2d: forward and backward side by side. The
+ * im2col/col2im they use live in im2col.c (layouts described in im2col.h).
+ *
+ * Both ops see the convolution from its image side (a `geom`: conv2d's
+ * input, conv_transpose2d's output) with a weight W of co x K, K = c kh kw:
+ *   conv2d            y = W im2col(x) + b          grad_x = col2im(W^T gy)
+ *                     grad_w = gy im2col(x)^T
+ *   conv_transpose2d  y = col2im(W^T x) + b        grad_x = W im2col(gy)
+ *                     grad_w = x im2col(gy)^T
+ * Images go through in chunks whose columns lie side by side (K rows, one
+ * column per kernel position of each image), so one sgemm covers a chunk:
+ * for 28x28 MNIST layers a whole batch of 250 makes one GEMM instead of 250
+ * tiny ones. The operand on the other side (co channels) is gathered to /
+ * scattered from that channel-major layout (lt_conv_gather/lt_conv_scatter).
+ * When a whole batch fits in one chunk, conv2d keeps its columns for the
+ * weight gradient instead of building them again in backward, and each
+ * backward builds its columns once for both gradients. OpenMP runs the
+ * im2col/col2im/gather loops; BLAS, with its own threads, is only ever called
+ * outside them. */
+#include "ops/conv.h"
+#include "autograd/graph.h"
+#include "core/lt_alloc.h"
+#include "ops/im2col.h"
+#include "ops/view.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+
+/* Loops over fewer elements than this run on one thread. */
+#define PAR_MIN 32768
+/* Floats of scratch (columns plus the other side's operand) per chunk of images. */
+static int64_t chunk_floats_env(void) { const char *e = getenv("LT_CHUNK"); return e ? atoll(e) : ((int64_t)1 << 16); }
+#define CHUNK_FLOATS chunk_floats_env()
+/* conv2d keeps the columns of its input for backward up to this many floats. */
+#define KEEP_FLOATS ((int64_t)1 << 23)
+
+typedef lt_conv_geom geom;
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ==================== small loops ==================== */
+
+/* y[i][ci][l] += bias[ci] for m images of L positions. */
+static void add_bias(float *y, int64_t m, int64_t c, int64_t L, const float *bias) {
+  const int64_t pairs = m * c;
+#pragma omp parallel for schedule(static) if (pairs * L > PAR_MIN)
+  for (int64_t q = 0; q < pairs; q++) {
+    float *d = y + q * L;
+    const float b = bias[q % c];
+    for (int64_t l = 0; l < L; l++) d[l] += b;
+  }
+}
+
+/* gb[ci] = sum of g[i][ci][l] over images and positions (g: n x c x L). */
+static void bias_grad(const float *g, int64_t n, int64_t c, int64_t L, float *gb) {
+#pragma omp parallel for schedule(static) if (n * c * L > PAR_MIN && c > 1)
+  for (int64_t ci = 0; ci < c; ci++) {
+    double acc = 0;
+    for (int64_t i = 0; i < n; i++) {
+      const float *s = g + (i * c + ci) * L;
+      float part = 0;
+#pragma omp simd reduction(+ : part)
+      for (int64_t l = 0; l < L; l++) part += s[l];
+      acc += part;
+    }
+    gb[ci] = (float)acc;
+  }
+}
+
+/* ==================== GEMM and scratch ==================== */
+
+/* C (M x N) = op(A) op(B) + beta C, row-major. Never inside an OpenMP region. */
+static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                 const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) { /* an empty sum */
+    if (beta == 0.0f)
+      for (int64_t r = 0; r < M; r++) memset(C + r * ldc, 0, (size_t)N * sizeof *C);
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N,
+              (int)K, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
+}
+
+/* Images per chunk: as many as the scratch budget holds, at least one. */
+static int64_t chunk_images(const geom *g) {
+  const int64_t per_image = (lt_conv_k(g) + g->co) * lt_conv_lp(g);
+  const int64_t nb = per_image > 0 ? CHUNK_FLOATS / per_image : g->n;
+  return nb < 1 ? 1 : min64(nb, g->n);
+}
+
+static bool pointwise(const geom *g) {
+  return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+/* The other side's operand needs a copy unless it is one image already laid
+ * out as columns. */
+static bool needs_tmp(const geom *g, int64_t m) { return m > 1 || g->pitch != g->ow; }
+
+/* Buffers reused by every chunk of one call: the columns of a chunk (K x nb
+ * lp), the other side's operand in the column layout (co x nb lp), and
+ * im2col's work; `keep`, when set, takes the columns of the whole batch
+ * instead (K x n lp, the caller's). */
+typedef struct {
+  int64_t nb;
+  float *col, *tmp, *work, *keep;
+  size_t col_bytes, tmp_bytes, work_bytes;
+} scratch;
+
+static void scratch_free(scratch *s) {
+  lt_free(s->col, s->col_bytes);
+  lt_free(s->tmp, s->tmp_bytes);
+  lt_free(s->work, s->work_bytes);
+}
+
+static float *alloc_floats(int64_t n, size_t *bytes) {
+  *bytes = (size_t)n * sizeof(float);
+  return *bytes ? lt_alloc(*bytes) : NULL;
+}
+
+/* want_col: a chunk's columns are built (or GEMM output of that size goes
+ * there); want_tmp: the other side's operand is used. */
+static lt_status scratch_init(scratch *s, const geom *g, bool want_col, bool want_tmp, float *keep) {
+  *s = (scratch){.nb = chunk_images(g), .keep = keep};
+  bool ok = true;
+  if (want_col) ok &= (s->col = alloc_floats(lt_conv_k(g) * s->nb * lt_conv_lp(g), &s->col_bytes)) || !s->col_bytes;
+  if (want_tmp && needs_tmp(g, s->nb))
+    ok &= (s->tmp = alloc_floats(g->co * s->nb * lt_conv_lp(g), &s->tmp_bytes)) || !s->tmp_bytes;
+  if (want_col || keep) ok &= (s->work = alloc_floats((int64_t)lt_im2col_work_floats(g), &s->work_bytes)) || !s->work_bytes;
+  if (ok) return LT_OK;
+  scratch_free(s);
+  return LT_ERR_MEMORY;
+}
+
+/* The columns of images n0 .. n0 + m - 1 and their row stride *ld: built in
+ * s->col (ld = m lp) or in s->keep (ld = n lp), or the image itself for one
+ * image under a pointwise kernel. */
+static const float *columns(const geom *g, const float *img, int64_t n0, int64_t m, scratch *s, int64_t *ld) {
+  const int64_t lp = lt_conv_lp(g);
+  const float *x = img + n0 * lt_conv_plane(g);
+  *ld = m * lp;
+  if (pointwise(g) && m == 1) return x;
+  if (pointwise(g)) {
+    lt_conv_gather(g, x, m, g->c, s->col);
+    return s->col;
+  }
+  float *dst = s->keep ? s->keep + n0 * lp : s->col;
+  if (s->keep) *ld = g->n * lp;
+  lt_im2col(g, x, m, dst, *ld, s->work);
+  return dst;
+}
+
+/* The other side's operand of m images (m x co x oh x ow) as co x m lp. */
+static const float *other_side(const geom *g, const float *src, int64_t m, scratch *s) {
+  if (!needs_tmp(g, m)) return src;
+  lt_conv_gather(g, src, m, g->co, s->tmp);
+  return s->tmp;
+}
+
+/* ==================== kernels ==================== */
+
+/* y = W im2col(x) + b: x is n x c x h x w, W co x K, b co or NULL, y n x co x
+ * oh x ow. With keep (K x n lp) the columns of the whole batch are left there
+ * for backward. */
+static lt_status conv2d_forward(const geom *g, const float *x, const float *w, const float *b, float *y,
+                                float *keep) {
+  if (g->n == 0) return LT_OK;
+  scratch s;
+  if (scratch_init(&s, g, !keep, true, keep) != LT_OK) return LT_ERR_MEMORY;
+  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
+  for (int64_t n0 = 0; n0 < g->n; n0 += s.nb) {
+    const int64_t m = min64(s.nb, g->n - n0);
+    int64_t ld;
+    const float *col = columns(g, x, n0, m, &s, &ld);
+    float *o = y + n0 * co * l;
+    if (!needs_tmp(g, m)) { /* straight into the output */
+      gemm(false, false, co, lp, K, w, K, col, ld, 0.0f, o, lp);
+      if (b) add_bias(o, 1, co, l, b);
+    } else {
+      gemm(false, false, co, m * lp, K, w, K, col, ld, 0.0f, s.tmp, m * lp);
+      lt_conv_scatter(g, s.tmp, m, co, b, o);
+    }
+  }
+  scratch_free(&s);
+  return LT_OK;
+}
+
+/* gx = col2im(W^T gy), gw = gy im2col(x)^T, each when not NULL; `kept`
+ * holds the forward's columns of x (K x n lp) or is NULL. */
+static lt_status conv2d_grads(const geom *g, const float *x, const float *kept, const float *w, const float *gy,
+                              float *gx, float *gw) {
+  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
+  if (g->n == 0 || l == 0) { /* no kernel positions: nothing flows */
+    if (gw) memset(gw, 0, (size_t)(co * K) * sizeof *gw);
+    if (gx) memset(gx, 0, (size_t)(g->n * lt_conv_plane(g)) * sizeof *gx);
+    return LT_OK;
+  }
+  scratch s;
+  if (scratch_init(&s, g, gx || (gw && !kept), true, NULL) != LT_OK) return LT_ERR_MEMORY;
+  for (int64_t n0 = 0; n0 < g->n; n0 += s.nb) {
+    const int64_t m = min64(s.nb, g->n - n0);
+    const float *o = other_side(g, gy + n0 * co * l, m, &s);
+    if (gw) {
+      int64_t ld = g->n * lp;
+      const float *col = kept ? kept + n0 * lp : columns(g, x, n0, m, &s, &ld);
+      gemm(false, true, co, K, m * lp, o, m * lp, col, ld, n0 ? 1.0f : 0.0f, gw, K);
+    }
+    if (gx) {
+      gemm(true, false, K, m * lp, co, w, K, o, m * lp, 0.0f, s.col, m * lp);
+      lt_col2im(g, s.col, m, gx + n0 * lt_conv_plane(g), NULL, s.work);
+    }
+  }
+  scratch_free(&s);
+  return LT_OK;
+}
+
+/* y = col2im(W^T x) + b: x is n x co x oh x ow, W co x K, b c or NULL, y n x
+ * c x h x w. */
+static lt_status conv_transpose2d_forward(const geom *g, const float *x, const float *w, const float *b, float *y) {
+  if (g->n == 0) return LT_OK;
+  scratch s;
+  if (scratch_init(&s, g, true, true, NULL) != LT_OK) return LT_ERR_MEMORY;
+  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
+  for (int64_t n0 = 0; n0 < g->n; n0 += s.nb) {
+    const int64_t m = min64(s.nb, g->n - n0);
+    const float *o = other_side(g, x + n0 * co * l, m, &s);
+    gemm(true, false, K, m * lp, co, w, K, o, m * lp, 0.0f, s.col, m * lp);
+    lt_col2im(g, s.col, m, y + n0 * lt_conv_plane(g), b, s.work);
+  }
+  scratch_free(&s);
+  return LT_OK;
+}
+
+/* gx = W im2col(gy), gw = x im2col(gy)^T, each when not NULL: one im2col
+ * of gy serves both. */
+static lt_status conv_transpose2d_grads(const geom *g, const float *x, const float *w, const float *gy, float *gx,
+                                        float *gw) {
+  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
+  if (g->n == 0 || l == 0) {
+    if (gw) memset(gw, 0, (size_t)(co * K) * sizeof *gw);
+    return LT_OK;
+  }
+  scratch s;
+  if (scratch_init(&s, g, true, true, NULL) != LT_OK) return LT_ERR_MEMORY;
+  for (int64_t n0 = 0; n0 < g->n; n0 += s.nb) {
+    const int64_t m = min64(s.nb, g->n - n0);
+    int64_t ld;
+    const float *col = columns(g, gy, n0, m, &s, &ld);
+    if (gw) {
+      const float *o = other_side(g, x + n0 * co * l, m, &s);
+      gemm(false, true, co, K, m * lp, o, m * lp, col, ld, n0 ? 1.0f : 0.0f, gw, K);
+    }
+    if (gx && !needs_tmp(g, m)) {
+      gemm(false, false, co, lp, K, w, K, col, ld, 0.0f, gx + n0 * co * l, lp);
+    } else if (gx) { /* s.tmp is free again once gw's GEMM has run */
+      gemm(false, false, co, m * lp, K, w, K, col, ld, 0.0f, s.tmp, m * lp);
+      lt_conv_scatter(g, s.tmp, m, co, NULL, gx + n0 * co * l);
+    }
+  }
+  scratch_free(&s);
+  return LT_OK;
+}
+
+/* ==================== argument checks ==================== */
+
+lt_conv_params lt_conv_params_default(void) {
+  return (lt_conv_params){{1, 1}, {0, 0}, {0, 0}, {1, 1}};
+}
+
+/* "2" when both entries are equal, else "(2, 3)". */
+static const char *pair_str(const int64_t *v, char buf[48]) {
+  if (v[0] == v[1]) snprintf(buf, 48, "%lld", (long long)v[0]);
+  else snprintf(buf, 48, "(%lld, %lld)", (long long)v[0], (long long)v[1]);
+  return buf;
+}
+
+static lt_status check_params(const char *fn, const lt_conv_params *p, bool transposed) {
+  char s1[48], s2[48], s3[48];
+  for (int d = 0; d < 2; d++) {
+    if (p->stride[d] < 1)
+      return lt_error(LT_ERR_ARG, "%s: stride must be positive, got %s", fn, pair_str(p->stride, s1));
+    if (p->padding[d] < 0)
+      return lt_error(LT_ERR_ARG, "%s: padding must not be negative, got %s", fn, pair_str(p->padding, s1));
+    if (p->dilation[d] < 1)
+      return lt_error(LT_ERR_ARG, "%s: dilation must be positive, got %s", fn, pair_str(p->dilation, s1));
+    if (!transposed) continue;
+    if (p->output_padding[d] < 0)
+      return lt_error(LT_ERR_ARG, "%s: output_padding must not be negative, got %s", fn,
+                      pair_str(p->output_padding, s1));
+    if (p->output_padding[d] >= p->stride[d] && p->output_padding[d] >= p->dilation[d])
+      return lt_error(LT_ERR_ARG, "%s: output_padding %s must be smaller than either stride %s or dilation %s",
+                      fn, pair_str(p->output_padding, s1), pair_str(p->stride, s2), pair_str(p->dilation, s3));
+  }
+  return LT_OK;
+}
+
+/* Checks x (4-D), w and b; fills g. For conv2d the image side is x; for
+ * conv_transpose2d it is the output, whose size is computed here. */
+static lt_status check_inputs(const char *fn, const lt_tensor *x, const lt_tensor *w, const lt_tensor *b,
+                              const lt_conv_params *p, bool transposed, geom *g) {
+  char sx[LT_SHAPE_STR], sw[LT_SHAPE_STR], sb[LT_SHAPE_STR], s1[48], s2[48];
+  lt_status st = check_params(fn, p, transposed);
+  if (st != LT_OK) return st;
+  if (w->ndim != 4)
+    return lt_error(LT_ERR_SHAPE, "%s: weight must be 4-D (%s x kh x kw), got shape %s", fn,
+                    transposed ? "in_channels x out_channels" : "out_channels x in_channels", LT_SHAPE(w, sw));
+  const int64_t cin = transposed ? w->shape[0] : w->shape[1], cout = transposed ? w->shape[1] : w->shape[0];
+  if (x->shape[1] != cin)
+    return lt_error(LT_ERR_SHAPE, "%s: input %s has %lld channels, weight %s expects %lld", fn, LT_SHAPE(x, sx),
+                    (long long)x->shape[1], LT_SHAPE(w, sw), (long long)cin);
+  if (b && (b->ndim != 1 || b->shape[0] != cout))
+    return lt_error(LT_ERR_SHAPE, "%s: bias of shape %s does not match weight %s (%lld output channels)", fn,
+                    LT_SHAPE(b, sb), LT_SHAPE(w, sw), (long long)cout);
+  const int64_t kh = w->shape[2], kw = w->shape[3];
+  if (kh < 1 || kw < 1)
+    return lt_error(LT_ERR_SHAPE, "%s: weight %s has an empty kernel", fn, LT_SHAPE(w, sw));
+  *g = (geom){.n = x->shape[0], .kh = kh, .kw = kw, .sh = p->stride[0], .sw = p->stride[1],
+              .ph = p->padding[0], .pw = p->padding[1], .dh = p->dilation[0], .dw = p->dilation[1]};
+  const int64_t ekh = p->dilation[0] * (kh - 1) + 1, ekw = p->dilation[1] * (kw - 1) + 1; /* effective */
+  if (!transposed) {
+    if (x->shape[2] + 2 * p->padding[0] < ekh || x->shape[3] + 2 * p->padding[1] < ekw)
+      return lt_error(LT_ERR_SHAPE, "%s: input %s is smaller than the kernel %lldx%lld (with padding %s, dilation %s)",
+                      fn, LT_SHAPE(x, sx), (long long)kh, (long long)kw, pair_str(p->padding, s1),
+                      pair_str(p->dilation, s2));
+    g->c = cin, g->h = x->shape[2], g->w = x->shape[3], g->co = cout;
+    g->oh = (g->h + 2 * g->ph - ekh) / g->sh + 1;
+    g->ow = (g->w + 2 * g->pw - ekw) / g->sw + 1;
+  } else {
+    g->c = cout, g->co = cin, g->oh = x->shape[2], g->ow = x->shape[3];
+    g->h = (g->oh - 1) * g->sh - 2 * g->ph + ekh + p->output_padding[0];
+    g->w = (g->ow - 1) * g->sw - 2 * g->pw + ekw + p->output_padding[1];
+    if (g->h < 1 || g->w < 1)
+      return lt_error(LT_ERR_SHAPE, "%s: input %s gives an output of %lldx%lld, which is too small "
+                      "(kernel %lldx%lld, stride %s, padding %s)", fn, LT_SHAPE(x, sx), (long long)g->h,
+                      (long long)g->w, (long long)kh, (long long)kw, pair_str(p->stride, s1),
+                      pair_str(p->padding, s2));
+  }
+  lt_conv_geom_init(g);
+  if (lt_conv_k(g) > INT_MAX || g->oh * g->ow > INT_MAX || g->co > INT_MAX)
+    return lt_error(LT_ERR_SHAPE, "%s: input %s with weight %s is too large", fn, LT_SHAPE(x, sx), LT_SHAPE(w, sw));
+  return LT_OK;
+}
+
+/* The geometry again in backward, from the saved tensors and the node. */
+static void store_params(lt_node *n, const lt_conv_params *p) {
+  for (int d = 0; d < 2; d++) {
+    n->i[d] = p->stride[d];
+    n->i[2 + d] = p->padding[d];
+    n->i[4 + d] = p->output_padding[d];
+    n->i[6 + d] = p->dilation[d];
+  }
+}
+
+static geom node_geom(const lt_node *n, bool transposed) {
+  const lt_tensor *x = n->saved[0], *w = n->saved[1];
+  geom g = {.n = x->shape[0], .kh = w->shape[2], .kw = w->shape[3], .sh = n->i[0], .sw = n->i[1],
+            .ph = n->i[2], .pw = n->i[3], .dh = n->i[6], .dw = n->i[7]};
+  if (!transposed) {
+    g.c = x->shape[1], g.h = x->shape[2], g.w = x->shape[3];
+    g.co = w->shape[0], g.oh = n->out_shape[2], g.ow = n->out_shape[3];
+  } else {
+    g.c = w->shape[1], g.h = n->out_shape[2], g.w = n->out_shape[3];
+    g.co = w->shape[0], g.oh = x->shape[2], g.ow = x->shape[3];
+  }
+  lt_conv_geom_init(&g);
+  return g;
+}
+
+/* ==================== shared op plumbing ==================== */
+
+typedef lt_status (*conv_fn)(lt_tensor **, lt_tensor *, lt_tensor *, lt_tensor *, const lt_conv_params *);
+
+/* An unbatched C x H x W input goes through as a batch of one. */
+static lt_status unbatched(conv_fn f, lt_tensor **out, lt_tensor *x, lt_tensor *w, lt_tensor *b,
+                           const lt_conv_params *p) {
+  lt_tensor *x4 = NULL, *y4 = NULL;
+  lt_status st = lt_unsqueeze(&x4, x, 0);
+  if (st == LT_OK) st = f(&y4, x4, w, b, p);
+  if (st == LT_OK) st = lt_squeeze(out, y4, 0);
+  lt_tensor_release(x4);
+  lt_tensor_release(y4);
+  return st;
+}
+
+static lt_status check_rank(const char *fn, const lt_tensor *x) {
+  if (x->ndim == 3 || x->ndim == 4) return LT_OK;
+  char sx[LT_SHAPE_STR];
+  return lt_error(LT_ERR_SHAPE, "%s: input must be 4-D (batch x channels x height x width) or 3-D (unbatched), "
+                  "got shape %s", fn, LT_SHAPE(x, sx));
+}
+
+/* Contiguous values of the inputs (new references; b may be NULL) and an
+ * empty output; all or nothing. */
+typedef struct {
+  lt_tensor *x, *w, *b, *y, *cols;
+} operands;
+
+static void operands_release(operands *o) {
+  lt_tensor_release(o->x);
+  lt_tensor_release(o->w);
+  lt_tensor_release(o->b);
+  lt_tensor_release(o->y);
+  lt_tensor_release(o->cols);
+}
+
+static lt_status operands_init(operands *o, lt_tensor *x, lt_tensor *w, lt_tensor *b, const int64_t yshape[4]) {
+  *o = (operands){lt_tensor_contiguous_values(x), lt_tensor_contiguous_values(w),
+                  b ? lt_tensor_contiguous_values(b) : NULL, lt_tensor_empty(4, yshape), NULL};
+  if (o->x && o->w && (o->b || !b) && o->y) return LT_OK;
+  operands_release(o);
+  return LT_ERR_MEMORY;
+}
+
+static float *data_or_null(lt_tensor *t) { return t ? lt_tensor_data(t) : NULL; }
+
+/* Records the node (saving x, w and the columns if any) and hands out y. */
+static lt_status finish(lt_tensor **out, operands *o, const lt_op *op, lt_tensor *x, lt_tensor *w, lt_tensor *b,
+                        const lt_conv_params *p) {
+  lt_node *node = NULL;
+  lt_tensor *in[3] = {x, w, b}, *saved[3] = {o->x, o->w, o->cols};
+  lt_status st = lt_record(o->y, op, b ? 3 : 2, in, o->cols ? 3 : 2, saved, &node);
+  if (node) store_params(node, p);
+  if (st == LT_OK) {
+    *out = o->y;
+    o->y = NULL;
+  }
+  operands_release(o);
+  return st;
+}
+
+/* The gradients a backward needs, allocated up front: gi[0] like x, gi[1]
+ * like w, gi[2] (the bias) of `cout` channels. */
+static lt_status alloc_grads(lt_node *n, int64_t cout, lt_tensor **gi) {
+  const lt_tensor *x = n->saved[0], *w = n->saved[1];
+  if (lt_edge_needs_grad(&n->inputs[0]) && !(gi[0] = lt_tensor_empty(4, x->shape))) return LT_ERR_MEMORY;
+  if (lt_edge_needs_grad(&n->inputs[1]) && !(gi[1] = lt_tensor_empty(4, w->shape))) return LT_ERR_MEMORY;
+  if (n->n_inputs == 3 && lt_edge_needs_grad(&n->inputs[2]) && !(gi[2] = lt_tensor_empty(1, &cout)))
+    return LT_ERR_MEMORY;
+  return LT_OK;
+}
+
+/* ==================== conv2d ==================== */
+
+/* grad_x = col2im(W^T gy), grad_w = sum gy im2col(x)^T, grad_b = sum gy.
+ * Saved: x and w (contiguous), and the forward's columns of x when the
+ * weight needed a gradient and the batch was one chunk. */
+static lt_status conv2d_backward(lt_node *n, lt_tensor *gy, lt_tensor **gi) {
+  geom g = node_geom(n, false);
+  lt_tensor *gc = lt_tensor_contiguous_values(gy);
+  if (!gc) return LT_ERR_MEMORY;
+  lt_status st = alloc_grads(n, g.co, gi);
+  const float *G = lt_tensor_data(gc);
+  if (st == LT_OK)
+    st = conv2d_grads(&g, lt_tensor_data(n->saved[0]), n->n_saved > 2 ? lt_tensor_data(n->saved[2]) : NULL,
+                      lt_tensor_data(n->saved[1]), G, data_or_null(gi[0]), data_or_null(gi[1]));
+  if (st == LT_OK && gi[2]) bias_grad(G, g.n, g.co, g.oh * g.ow, lt_tensor_data(gi[2]));
+  lt_tensor_release(gc);
+  return st;
+}
+static const lt_op OP_CONV2D = {"conv2d", conv2d_backward};
+
+lt_status lt_conv2d(lt_tensor **out, lt_tensor *x, lt_tensor *w, lt_tensor *b, const lt_conv_params *p) {
+  lt_status st = check_rank("conv2d", x);
+  if (st != LT_OK) return st;
+  if (x->ndim == 3) return unbatched(lt_conv2d, out, x, w, b, p);
+  geom g;
+  if ((st = check_inputs("conv2d", x, w, b, p, false, &g)) != LT_OK) return st;
+  const int64_t shape[4] = {g.n, g.co, g.oh, g.ow};
+  operands o;
+  if (operands_init(&o, x, w, b, shape) != LT_OK) return LT_ERR_MEMORY;
+  /* keep the columns for the weight gradient, unless they are large */
+  if (lt_grad_enabled() && w->requires_grad && g.n > 0 && !pointwise(&g) &&
+      lt_conv_k(&g) * g.n * lt_conv_lp(&g) <= KEEP_FLOATS && !getenv("LT_NOKEEP")) {
+    const int64_t cshape[2] = {lt_conv_k(&g), g.n * lt_conv_lp(&g)};
+    if (!(o.cols = lt_tensor_empty(2, cshape))) st = LT_ERR_MEMORY;
+  }
+  if (st == LT_OK)
+    st = conv2d_forward(&g, lt_tensor_data(o.x), lt_tensor_data(o.w), data_or_null(o.b), lt_tensor_data(o.y),
+                        data_or_null(o.cols));
+  if (st != LT_OK) {
+    operands_release(&o);
+    return st;
+  }
+  return finish(out, &o, &OP_CONV2D, x, w, b, p);
+}
+
+/* ==================== conv_transpose2d ==================== */
+
+/* grad_x = W im2col(gy), grad_w = sum x im2col(gy)^T, grad_b = sum gy.
+ * Saved: x and w (contiguous). */
+static lt_status conv_transpose2d_backward(lt_node *n, lt_tensor *gy, lt_tensor **gi) {
+  geom g = node_geom(n, true);
+  lt_tensor *gc = lt_tensor_contiguous_values(gy);
+  if (!gc) return LT_ERR_MEMORY;
+  lt_status st = alloc_grads(n, g.c, gi);
+  const float *G = lt_tensor_data(gc);
+  if (st == LT_OK)
+    st = conv_transpose2d_grads(&g, lt_tensor_data(n->saved[0]), lt_tensor_data(n->saved[1]), G,
+                                data_or_null(gi[0]), data_or_null(gi[1]));
+  if (st == LT_OK && gi[2]) bias_grad(G, g.n, g.c, g.h * g.w, lt_tensor_data(gi[2]));
+  lt_tensor_release(gc);
+  return st;
+}
+static const lt_op OP_CONV_TRANSPOSE2D = {"conv_transpose2d", conv_transpose2d_backward};
+
+lt_status lt_conv_transpose2d(lt_tensor **out, lt_tensor *x, lt_tensor *w, lt_tensor *b, const lt_conv_params *p) {
+  lt_status st = check_rank("conv_transpose2d", x);
+  if (st != LT_OK) return st;
+  if (x->ndim == 3) return unbatched(lt_conv_transpose2d, out, x, w, b, p);
+  geom g;
+  if ((st = check_inputs("conv_transpose2d", x, w, b, p, true, &g)) != LT_OK) return st;
+  const int64_t shape[4] = {g.n, g.c, g.h, g.w};
+  operands o;
+  if (operands_init(&o, x, w, b, shape) != LT_OK) return LT_ERR_MEMORY;
+  st = conv_transpose2d_forward(&g, lt_tensor_data(o.x), lt_tensor_data(o.w), data_or_null(o.b),
+                                lt_tensor_data(o.y));
+  if (st != LT_OK) {
+    operands_release(&o);
+    return st;
+  }
+  return finish(out, &o, &OP_CONV_TRANSPOSE2D, x, w, b, p);
+}
