@@ -7,25 +7,17 @@
 #include "ops/im2col.h"
 
 #include <omp.h>
+#include <string.h>
 
 /* The rows here are short (3 to 30 floats): GCC would turn their copy and
  * zero loops into memcpy/memset calls that cost more than the copying. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
-#include <string.h>
 
 #define PAR_MIN 32768 /* loops over fewer elements run on one thread */
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-
-void lt_conv_geom_init(lt_conv_geom *g) {
-  const int64_t pitch = g->ow + (g->kw - 1) * g->dw / g->sw;
-  const bool pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-  g->phased = !pointwise && 2 * pitch <= 3 * g->ow; /* at most half as many wasted columns */
-  g->pitch = g->phased ? pitch : g->ow;
-  g->qh = g->oh + (g->kh - 1) * g->dh / g->sh + 1; /* + 1: a tap's run may end one row lower */
-}
 
 static int64_t phase_plane_floats(const lt_conv_geom *g) { return g->qh * g->pitch; }
 
@@ -76,10 +68,45 @@ static inline void next_tap(int64_t *a, int64_t *r, int64_t d, int64_t s) {
 }
 
 /* Is phase a (of stride s) read by any of the k taps spaced d apart? */
-static bool phase_used(int64_t a, int64_t k, int64_t d, int64_t s) {
+static bool phase_read(int64_t a, int64_t k, int64_t d, int64_t s) {
   for (int64_t t = 0; t < k; t++)
     if (t * d % s == a) return true;
   return false;
+}
+
+static uint64_t phase_mask(int64_t k, int64_t d, int64_t s) {
+  uint64_t m = 0;
+  for (int64_t a = 0; a < s && a < 64; a++)
+    if (phase_read(a, k, d, s)) m |= (uint64_t)1 << a;
+  return m;
+}
+
+static bool row_used(const lt_conv_geom *g, int64_t a) {
+  return a < 64 ? (g->row_phases >> a) & 1 : phase_read(a, g->kh, g->dh, g->sh);
+}
+
+static bool col_used(const lt_conv_geom *g, int64_t b) {
+  return b < 64 ? (g->col_phases >> b) & 1 : phase_read(b, g->kw, g->dw, g->sw);
+}
+
+void lt_conv_geom_init(lt_conv_geom *g) {
+  const int64_t pitch = g->ow + (g->kw - 1) * g->dw / g->sw;
+  const bool pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+  g->phased = !pointwise && 2 * pitch <= 3 * g->ow; /* at most half as many wasted columns */
+  g->pitch = g->phased ? pitch : g->ow;
+  g->qh = g->oh + (g->kh - 1) * g->dh / g->sh + 1; /* + 1: a tap's run may end one row lower */
+  g->row_phases = phase_mask(g->kh, g->dh, g->sh);
+  g->col_phases = phase_mask(g->kw, g->dw, g->sw);
+  g->pair = g->sw == 2 && g->col_phases == 3;
+  g->pair_lo = g->pair_hi = 0;
+  if (g->pair) {
+    int64_t lo1, hi1;
+    valid_range(-g->pw, 2, g->w, g->pitch, &g->pair_lo, &g->pair_hi);
+    valid_range(1 - g->pw, 2, g->w, g->pitch, &lo1, &hi1);
+    if (lo1 > g->pair_lo) g->pair_lo = lo1;
+    if (hi1 < g->pair_hi) g->pair_hi = hi1;
+    if (g->pair_hi < g->pair_lo) g->pair_hi = g->pair_lo;
+  }
 }
 
 /* ==================== plain layout ==================== */
@@ -158,18 +185,9 @@ static void split_row2(float *restrict e, float *restrict o, const float *restri
 }
 
 static void split_phases(const lt_conv_geom *g, const float *src, float *planes) {
-  const bool pair = g->sw == 2 && phase_used(0, g->kw, g->dw, 2) && phase_used(1, g->kw, g->dw, 2);
-  int64_t lo = 0, hi = 0, lo1, hi1;
-  if (pair) { /* where both 2 j - pw and 2 j + 1 - pw are inside */
-    valid_range(-g->pw, 2, g->w, g->pitch, &lo, &hi);
-    valid_range(1 - g->pw, 2, g->w, g->pitch, &lo1, &hi1);
-    lo = lo > lo1 ? lo : lo1;
-    hi = hi < hi1 ? hi : hi1;
-    if (hi < lo) hi = lo;
-  }
   for (int64_t a = 0; a < g->sh; a++) {
-    if (!phase_used(a, g->kh, g->dh, g->sh)) continue;
-    if (pair) {
+    if (!row_used(g, a)) continue;
+    if (g->pair) {
       float *e = phase_plane(g, planes, a, 0), *o = phase_plane(g, planes, a, 1);
       for (int64_t i = 0; i < g->qh; i++) {
         const int64_t iy = i * g->sh + a - g->ph;
@@ -177,14 +195,16 @@ static void split_phases(const lt_conv_geom *g, const float *src, float *planes)
           memset(e + i * g->pitch, 0, (size_t)g->pitch * sizeof *e);
           memset(o + i * g->pitch, 0, (size_t)g->pitch * sizeof *o);
         } else {
-          split_row2(e + i * g->pitch, o + i * g->pitch, src + iy * g->w, -g->pw, g->w, lo, hi, g->pitch);
+          split_row2(e + i * g->pitch, o + i * g->pitch, src + iy * g->w, -g->pw, g->w, g->pair_lo, g->pair_hi,
+                     g->pitch);
         }
       }
       continue;
     }
     for (int64_t b = 0; b < g->sw; b++) {
-      if (!phase_used(b, g->kw, g->dw, g->sw)) continue;
+      if (!col_used(g, b)) continue;
       float *p = phase_plane(g, planes, a, b);
+      int64_t lo, hi;
       valid_range(b - g->pw, g->sw, g->w, g->pitch, &lo, &hi);
       for (int64_t i = 0; i < g->qh; i++) {
         const int64_t iy = i * g->sh + a - g->ph;
@@ -210,7 +230,12 @@ static void split_phases(const lt_conv_geom *g, const float *src, float *planes)
     }                                                                           \
   } while (0)
 
+/* memcpy pays off from a few dozen floats on; shorter runs copy inline. */
 static inline void copy_run(float *restrict d, const float *restrict s, int64_t n) {
+  if (n >= 32) {
+    memcpy(d, s, (size_t)n * sizeof *d);
+    return;
+  }
   for (int64_t k = 0; k < n; k++) d[k] = s[k];
 }
 
@@ -254,30 +279,21 @@ static void merge_row2(float *restrict r, const float *restrict e, const float *
 /* img rows from the phase planes: pixel (iy, ix) is padded (iy + ph, ix + pw);
  * pixels that no tap reads get v alone. */
 static void merge_phases(const lt_conv_geom *g, float *planes, float *dst, float v) {
-  const bool pair = g->sw == 2 && phase_used(0, g->kw, g->dw, 2) && phase_used(1, g->kw, g->dw, 2);
-  int64_t lo = 0, hi = 0, lo1, hi1;
-  if (pair) {
-    valid_range(-g->pw, 2, g->w, g->pitch, &lo, &hi);
-    valid_range(1 - g->pw, 2, g->w, g->pitch, &lo1, &hi1);
-    lo = lo > lo1 ? lo : lo1;
-    hi = hi < hi1 ? hi : hi1;
-    if (hi < lo) hi = lo;
-  }
   int64_t a = g->ph % g->sh, i = g->ph / g->sh; /* the phase row of image row 0 */
   for (int64_t iy = 0; iy < g->h; iy++, next_tap(&a, &i, 1, g->sh)) {
     float *d = dst + iy * g->w;
-    if (i >= g->qh || !phase_used(a, g->kh, g->dh, g->sh)) {
+    if (i >= g->qh || !row_used(g, a)) {
       for (int64_t x = 0; x < g->w; x++) d[x] = v;
       continue;
     }
-    if (pair) {
+    if (g->pair) {
       merge_row2(d, phase_plane(g, planes, a, 0) + i * g->pitch, phase_plane(g, planes, a, 1) + i * g->pitch,
-                 -g->pw, g->w, lo, hi, g->pitch, v);
+                 -g->pw, g->w, g->pair_lo, g->pair_hi, g->pitch, v);
       continue;
     }
     for (int64_t x = 0; x < g->w; x++) d[x] = v;
     for (int64_t b = 0; b < g->sw; b++) {
-      if (!phase_used(b, g->kw, g->dw, g->sw)) continue;
+      if (!col_used(g, b)) continue;
       int64_t jl, jh; /* plane columns j whose pixel j sw + b - pw is in the image */
       valid_range(b - g->pw, g->sw, g->w, g->pitch, &jl, &jh);
       scatter_add_row(d + (jl * g->sw + b - g->pw), phase_plane(g, planes, a, b) + i * g->pitch + jl, jh - jl, g->sw);

@@ -118,8 +118,10 @@ LT_EW_CLONES static void grad_sums(const float *g, const float *x, geom G, int64
   }
 }
 
-/* gx = a g + b (x - mean) + k over channels [c0, c1). */
-LT_EW_CLONES static void grad_x(const float *g, const float *x, float *gx, geom G, int64_t c0, int64_t c1, const chan *ch) {
+/* gx = a g + b (x - mean) + k over channels [c0, c1); gx = a g alone in eval
+ * mode (`affine_only`), which then does not read x. */
+LT_EW_CLONES static void grad_x(const float *g, const float *x, float *gx, geom G, int64_t c0, int64_t c1,
+                                const chan *ch, bool affine_only) {
   const float *k = ch->k;
   int64_t C = G.c, L = G.l;
   if (L > 1) {
@@ -129,8 +131,13 @@ LT_EW_CLONES static void grad_x(const float *g, const float *x, float *gx, geom 
         size_t o = (size_t)((n * C + c) * L);
         const float *pg = g + o, *px = x + o;
         float *q = gx + o;
+        if (affine_only) {
 #pragma omp simd
-        for (int64_t l = 0; l < L; l++) q[l] = a * pg[l] + b * (px[l] - m) + kc;
+          for (int64_t l = 0; l < L; l++) q[l] = a * pg[l];
+        } else {
+#pragma omp simd
+          for (int64_t l = 0; l < L; l++) q[l] = a * pg[l] + b * (px[l] - m) + kc;
+        }
       }
     }
     return;
@@ -138,8 +145,13 @@ LT_EW_CLONES static void grad_x(const float *g, const float *x, float *gx, geom 
   for (int64_t n = 0; n < G.n; n++) {
     const float *pg = g + n * C, *px = x + n * C;
     float *q = gx + n * C;
+    if (affine_only) {
 #pragma omp simd
-    for (int64_t c = c0; c < c1; c++) q[c] = ch->a[c] * pg[c] + ch->b[c] * (px[c] - ch->mean[c]) + k[c];
+      for (int64_t c = c0; c < c1; c++) q[c] = ch->a[c] * pg[c];
+    } else {
+#pragma omp simd
+      for (int64_t c = c0; c < c1; c++) q[c] = ch->a[c] * pg[c] + ch->b[c] * (px[c] - ch->mean[c]) + k[c];
+    }
   }
 }
 
@@ -242,7 +254,7 @@ static lt_status batch_norm_backward(lt_node *n, lt_tensor *g, lt_tensor **gi) {
       ch.b[c] = training ? (float)(-a * is * is * ch.s2[c] / m) : 0.0f;
       ch.k[c] = training ? (float)(-a * ch.s1[c] / m) : 0.0f;
     }
-    if (need_x) grad_x(gd, xd, gxd, G, c0, c1, &ch);
+    if (need_x) grad_x(gd, xd, gxd, G, c0, c1, &ch, !training);
   }
   for (int64_t c = 0; c < G.c; c++) {
     if (need_w) lt_tensor_data(gi[iw])[c] = (float)(ch.s2[c] * ch.invstd[c]);

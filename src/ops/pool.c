@@ -111,6 +111,7 @@ static const lt_op OP_MAX_POOL2D = {"max_pool2d", max_pool_backward};
 
 static lt_status check_pool(const lt_tensor *x, const int64_t *k, const int64_t *s, const int64_t *p) {
   char s1[48], s2[48], sx[LT_SHAPE_STR];
+  const int64_t h = x->shape[x->ndim - 2], w = x->shape[x->ndim - 1];
   for (int d = 0; d < 2; d++) {
     if (k[d] < 1) return lt_error(LT_ERR_ARG, "max_pool2d: kernel_size must be positive, got %s", pair_str(k, s1));
     if (s[d] < 1) return lt_error(LT_ERR_ARG, "max_pool2d: stride must be positive, got %s", pair_str(s, s1));
@@ -118,19 +119,19 @@ static lt_status check_pool(const lt_tensor *x, const int64_t *k, const int64_t 
       return lt_error(LT_ERR_ARG, "max_pool2d: padding %s must be between 0 and half the kernel size %s",
                       pair_str(p, s1), pair_str(k, s2));
   }
-  if (x->shape[2] + 2 * p[0] < k[0] || x->shape[3] + 2 * p[1] < k[1])
+  if (h + 2 * p[0] < k[0] || w + 2 * p[1] < k[1])
     return lt_error(LT_ERR_SHAPE, "max_pool2d: input %s is smaller than the kernel %lldx%lld (with padding %s)",
                     LT_SHAPE(x, sx), (long long)k[0], (long long)k[1], pair_str(p, s1));
-  if (x->shape[2] * x->shape[3] > INT32_MAX)
+  if (h * w > INT32_MAX)
     return lt_error(LT_ERR_SHAPE, "max_pool2d: input %s has planes too large", LT_SHAPE(x, sx));
   return LT_OK;
 }
 
 lt_status lt_max_pool2d(lt_tensor **out, lt_tensor *x, const int64_t k[2], const int64_t s[2], const int64_t p[2]) {
   lt_status st = check_rank("max_pool2d", x);
+  if (st == LT_OK) st = check_pool(x, k, s, p);
   if (st != LT_OK) return st;
   if (x->ndim == 3) return unbatched(lt_max_pool2d, out, x, k, s, p);
-  if ((st = check_pool(x, k, s, p)) != LT_OK) return st;
   pool_geom g = {x->shape[0] * x->shape[1], x->shape[2], x->shape[3], 0, 0, k[0], k[1], s[0], s[1], p[0], p[1]};
   g.oh = (g.h + 2 * g.ph - g.kh) / g.sh + 1;
   g.ow = (g.w + 2 * g.pw - g.kw) / g.sw + 1;

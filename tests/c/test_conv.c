@@ -161,8 +161,8 @@ TEST(conv2d_vs_naive) {
       {2, 3, 5, 5, 2, 5, 5, params(1, 1, 0, 0, 1, 1, 0, 0), true, false},    /* one output: plain layout */
       {2, 3, 6, 5, 4, 1, 1, params(1, 1, 0, 0, 1, 1, 0, 0), true, false},    /* pointwise */
       {2, 3, 6, 5, 4, 1, 1, params(2, 2, 0, 0, 1, 1, 0, 0), false, false},   /* 1x1, stride 2 */
-      {5, 24, 48, 48, 4, 5, 5, params(1, 1, 2, 2, 1, 1, 0, 0), true, false}, /* chunks of 2, 2, 1 */
-      {2, 64, 40, 40, 3, 3, 3, params(1, 1, 1, 1, 1, 1, 0, 0), true, false}, /* one image per chunk */
+      {25, 2, 16, 16, 4, 3, 3, params(1, 1, 1, 1, 1, 1, 0, 0), true, false}, /* several images per chunk, */
+      {2, 64, 40, 40, 3, 3, 3, params(1, 1, 1, 1, 1, 1, 0, 0), true, false},  /* one image per chunk, */
       {3, 64, 48, 48, 4, 5, 5, params(1, 1, 2, 2, 1, 1, 0, 0), true, false}, /* columns too big to keep */
       {2, 2, 4, 4, 3, 3, 3, params(1, 1, 3, 3, 1, 1, 0, 0), true, false},    /* padding wider than the kernel */
   };
@@ -181,7 +181,8 @@ TEST(conv_transpose2d_vs_naive) {
       {2, 3, 4, 5, 2, 2, 3, params(3, 1, 1, 0, 1, 2, 2, 1), false, true}, /* output_padding < dilation */
       {2, 3, 1, 1, 2, 3, 3, params(1, 1, 0, 0, 1, 1, 0, 0), true, true},  /* a 1x1 input: plain layout */
       {2, 3, 4, 3, 5, 1, 1, params(1, 1, 0, 0, 1, 1, 0, 0), true, true},  /* pointwise */
-      {5, 4, 40, 40, 24, 5, 5, params(1, 1, 2, 2, 1, 1, 0, 0), true, true}, /* several chunks */
+      {5, 4, 40, 40, 24, 5, 5, params(1, 1, 2, 2, 1, 1, 0, 0), true, true}, /* one image per chunk */
+      {25, 4, 8, 8, 2, 3, 3, params(2, 2, 1, 1, 1, 1, 1, 1), true, true},   /* several images per chunk */
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     char what[40];

@@ -18,8 +18,11 @@ command -v lua5.4 > /dev/null || fail "lua5.4 is not installed (apt-get install 
 # libgomp allocate in their constructors, and once lua5.4 dlcloses the module
 # at exit LeakSanitizer reports that memory against an unknown module. The
 # engine's own leaks are checked by the tests that run under `latent`.
-if ldd "$MODULE" | grep -q libasan; then
-  asan=$(ldd "$MODULE" | awk '/libasan/ {print $3}')
+# (ldd's output is captured first: under pipefail, `ldd | grep -q` fails
+# whenever grep exits before ldd has finished writing.)
+deps=$(ldd "$MODULE")
+asan=$(awk '/libasan/ {print $3}' <<< "$deps")
+if [ -n "$asan" ]; then
   export LD_PRELOAD="$asan"
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
   echo "note: sanitized module, preloading $asan"

@@ -129,6 +129,10 @@ H.test("unbatched (C x H x W) inputs match a batch of one", function()
   H.ok(lt.gradcheck(convt({ stride = 2 }), { leaf(2, 2, 3), leaf(2, 3, 3, 3) }))
   H.eq(lt.max_pool2d(lt.randn(2, 4, 4), 2).shape, { 2, 2, 2 })
   H.eq(lt.upsample_nearest2d(lt.randn(2, 4, 3), 2).shape, { 2, 8, 6 })
+  -- errors show the shape as given
+  H.raises("conv2d: input 3x5x5 has 3 channels, weight 2x4x3x3 expects 4", lt.conv2d, lt.randn(3, 5, 5),
+    lt.randn(2, 4, 3, 3))
+  H.raises("max_pool2d: input 3x2x2 is smaller than the kernel 3x3", lt.max_pool2d, lt.randn(3, 2, 2), 3)
 end)
 
 -- ==================== forward values by hand ====================
@@ -149,7 +153,10 @@ H.test("hand-computed values", function()
   H.eq(lt.max_pool2d(lt.full({ 1, 1, 1, 1 }, -5), { kernel_size = 3, stride = 1, padding = 1 }):item(), -5)
 end)
 
-H.test("batch of zero images and bias-only gradients", function()
+H.test("empty batches and channels, bias-only gradients", function()
+  H.eq(lt.conv2d(lt.randn(2, 0, 5, 5), lt.randn(3, 0, 3, 3), lt.full({ 3 }, 2)):view(-1):totable(),
+    lt.full({ 2 * 3 * 3 * 3 }, 2):totable())
+  H.eq(lt.conv2d(lt.randn(2, 3, 5, 5), lt.randn(0, 3, 3, 3)).shape, { 2, 0, 3, 3 })
   local y = lt.conv2d(lt.randn(0, 2, 5, 5), lt.randn(3, 2, 3, 3), lt.randn(3))
   H.eq(y.shape, { 0, 3, 3, 3 })
   local x = lt.randn(0, 2, 3, 3):requires_grad_()
@@ -161,25 +168,25 @@ H.test("batch of zero images and bias-only gradients", function()
   H.eq(b.grad:totable(), { 8, 8, 8 })
 end)
 
-H.test("a batch large enough for several chunks matches image by image", function()
-  -- 3 x 24 x 48 x 48 with a 5x5 kernel: two images fill a chunk, so chunks of 2 and 1
-  local x, w, b = leaf(3, 24, 48, 48), leaf(4, 24, 5, 5), leaf(4)
-  local y = lt.conv2d(x, w, b, { padding = 2 })
-  for i = 1, 3 do
-    local yi = lt.conv2d(x:narrow(1, i, 1), w, b, { padding = 2 })
-    H.close(y:narrow(1, i, 1), yi, 1e-4, 1e-4)
+H.test("batches split into several chunks match image by image", function()
+  -- 25 x 2 x 16 x 16: several images per chunk, the last chunk shorter;
+  -- 3 x 24 x 48 x 48 with a 5x5 kernel: one image per chunk
+  for _, c in ipairs({ { 25, 2, 16, 3, 1 }, { 3, 24, 48, 5, 2 } }) do
+    local n, ch, hw, k, pad = table.unpack(c)
+    local x, w, b = leaf(n, ch, hw, hw), leaf(4, ch, k, k), leaf(4)
+    local y = lt.conv2d(x, w, b, { padding = pad })
+    local g = lt.randn_like(y)
+    y:backward(g)
+    local acc = lt.zeros_like(w)
+    for i = 1, n do
+      local wi = w:detach():requires_grad_()
+      local yi = lt.conv2d(x:detach():narrow(1, i, 1), wi, b:detach(), { padding = pad })
+      H.close(y:narrow(1, i, 1), yi, 1e-4, 1e-4)
+      yi:backward(g:narrow(1, i, 1))
+      acc = acc + wi.grad
+    end
+    H.close(w.grad, acc, 1e-3, 1e-4)
   end
-  local g = lt.randn_like(y)
-  y:backward(g)
-  local gw = w.grad:clone()
-  w.grad = nil
-  local acc = lt.zeros_like(w)
-  for i = 1, 3 do
-    local wi = w:detach():requires_grad_()
-    lt.conv2d(x:detach():narrow(1, i, 1), wi, nil, { padding = 2 }):backward(g:narrow(1, i, 1))
-    acc = acc + wi.grad
-  end
-  H.close(gw, acc, 1e-3, 1e-4)
 end)
 
 -- ==================== options ====================
