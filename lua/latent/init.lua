@@ -9,7 +9,7 @@ local core = require "latent.core"
 
 local lt = {}
 for name, value in pairs(core) do
-  local internal = { methods = true, Tensor = true, layers = true, layer_methods = true, optimizers = true }
+  local internal = { methods = true, Tensor = true, layers = true, layer_methods = true, optimizers = true, corrupt = true }
   if not internal[name] then
     lt[name] = value
   end
@@ -24,5 +24,14 @@ lt.gradcheck = require "latent.gradcheck"
 lt.nn = require "latent.nn"
 lt.optim = require "latent.optim"
 lt.checkpoint = require "latent.checkpoint"
+lt.profile = require "latent.profile" -- replaces the core.profile table copied above
+lt.data = require "latent.data"
+lt.progress = require "latent.progress"
+lt.run = require "latent.run"
+lt.fit = require "latent.fit"
+lt.corrupt = require "latent.corrupt"
+lt.metrics = require "latent.metrics"
+lt.plot = require "latent.plot"
+lt.tsne = require "latent.tsne" -- replaces the core.tsne function copied above
 
 return lt

@@ -1,6 +1,7 @@
 /* Recording nodes and freeing them. */
 #include "autograd/graph.h"
 #include "core/lt_alloc.h"
+#include "core/lt_profile.h"
 
 #include <string.h>
 
@@ -38,6 +39,7 @@ static void set_edge(lt_edge *e, lt_tensor *t) {
 lt_status lt_record(lt_tensor *out, const lt_op *op, int n_in, lt_tensor *const *in,
                     int n_saved, lt_tensor *const *saved, lt_node **node) {
   if (node) *node = NULL;
+  if (lt_profile_active) lt_profile_note_record(op->name); /* counts ops that have no timer */
   if (!any_tracked(n_in, in)) return LT_OK;
   LT_ASSERT(n_saved <= LT_NODE_MAX_SAVED && !out->grad_fn);
   lt_node *n = lt_calloc(node_bytes(n_in));

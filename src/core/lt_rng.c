@@ -101,3 +101,47 @@ void lt_rng_fill_normal(lt_tensor *t, double mean, double std) {
 void lt_rng_fill_int(lt_tensor *t, int64_t lo, int64_t hi) {
   FILL_EACH(t, lt_rng_int(lo, hi));
 }
+
+/* ==================== generators of one's own ==================== */
+
+/* The same xoshiro256** step as lt_rng_u64, on a caller's state (kept
+ * separate so that the global generator's code, and streams, stay as they are). */
+uint64_t lt_rng_local_u64(lt_rng_state *g) {
+  uint64_t *s = g->s;
+  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+/* splitmix64 scrambles the seed; the stream number is mixed in through a
+ * second splitmix64 output, so neighbouring (seed, stream) pairs give unrelated
+ * states. */
+void lt_rng_local_seed(lt_rng_state *g, uint64_t seed, uint64_t stream) {
+  uint64_t x = seed;
+  uint64_t key = splitmix64(&x);
+  uint64_t y = stream ^ 0xd1b54a32d192ed03ull;
+  x = key ^ splitmix64(&y);
+  for (int i = 0; i < 4; i++) g->s[i] = splitmix64(&x);
+  g->spare_normal = 0;
+  g->has_spare = 0;
+}
+
+int64_t lt_rng_local_int(lt_rng_state *g, int64_t lo, int64_t hi) {
+  uint64_t range = (uint64_t)hi - (uint64_t)lo + 1;
+  if (range == 0) return (int64_t)lt_rng_local_u64(g);
+  unsigned __int128 m = (unsigned __int128)lt_rng_local_u64(g) * range;
+  uint64_t low = (uint64_t)m;
+  if (low < range) {
+    uint64_t threshold = -range % range;
+    while (low < threshold) {
+      m = (unsigned __int128)lt_rng_local_u64(g) * range;
+      low = (uint64_t)m;
+    }
+  }
+  return lo + (int64_t)(m >> 64);
+}

@@ -28,4 +28,13 @@ void lt_rng_fill_uniform(lt_tensor *t, double lo, double hi);
 void lt_rng_fill_normal(lt_tensor *t, double mean, double std);
 void lt_rng_fill_int(lt_tensor *t, int64_t lo, int64_t hi);
 
+/* ---- generators of one's own ----
+ * A state seeded from (seed, stream), independent of the global generator
+ * and leaving it untouched: a data set's shuffle for (seed, epoch) is then
+ * the same in any process, whatever else drew numbers before. Same
+ * algorithms as above (xoshiro256**, Lemire's bounded integers). */
+void lt_rng_local_seed(lt_rng_state *g, uint64_t seed, uint64_t stream);
+uint64_t lt_rng_local_u64(lt_rng_state *g);
+int64_t lt_rng_local_int(lt_rng_state *g, int64_t lo, int64_t hi); /* uniform on [lo, hi] */
+
 #endif

@@ -43,6 +43,12 @@ int luaopen_latent_core(lua_State *L) {
   lt_open_optim(L, module);
   lt_open_io(L, module);
   lt_open_nn(L, module);
+  lt_open_profile(L, module);
+  lt_open_data(L, module);
+  lt_open_plot(L, module);
+  lt_open_sys(L, module);
+  lt_open_corrupt(L, module);
+  lt_open_tsne(L, module);
   luaL_getmetatable(L, LT_TENSOR_MT);
   lua_setfield(L, module, "Tensor"); /* the metatable, for the Lua side to extend */
   lt_push_methods(L);

@@ -72,5 +72,11 @@ void lt_open_nnops(lua_State *L, int module);     /* l_nnops.c: linear, batch_no
 void lt_open_optim(lua_State *L, int module);     /* l_optim.c: optimizers */
 void lt_open_io(lua_State *L, int module);        /* l_io.c: safetensors files, generator state */
 void lt_open_nn(lua_State *L, int module);        /* l_nn.c: layers */
+void lt_open_profile(lua_State *L, int module);   /* l_profile.c: the per-op timer (core.profile) */
+void lt_open_data(lua_State *L, int module);      /* l_data.c: uint8 data sets (core.data) */
+void lt_open_plot(lua_State *L, int module);      /* l_plot.c: figure canvas, PNG files */
+void lt_open_sys(lua_State *L, int module);       /* l_sys.c: isatty, terminal width, mkdir, atomic text files */
 
+void lt_open_corrupt(lua_State *L, int module);   /* l_corrupt.c: corruption schemes (core.corrupt) */
+void lt_open_tsne(lua_State *L, int module);      /* l_tsne.c: t-SNE embeddings (core.tsne) */
 #endif

@@ -5,6 +5,7 @@
 #include "ops/activation.h"
 #include "ops/elementwise_iter.h"
 #include "autograd/graph.h"
+#include "core/lt_profile.h"
 #include "core/lt_rng.h"
 
 #include <math.h>
@@ -27,6 +28,7 @@ LT_EW_BINARY(row_mul, X * Y)
  * the node (f[0], f[1]) for backward. */
 static lt_status activation(lt_tensor **out, lt_tensor *x, lt_row_fn f, int heavy, const lt_op *op, float p0,
                             float p1) {
+  LT_PROFILE_OP(op->name);
   float p[4] = {p0, p1, 0, 0};
   lt_tensor *y = lt_ew_new(x->ndim, x->shape, f, 1, &x, p, heavy);
   if (!y) return LT_ERR_MEMORY;
@@ -127,6 +129,7 @@ static lt_tensor *dropout_mask(const lt_tensor *x, double p, float scale) {
 
 /* Shapes: any. PyTorch: F.dropout */
 lt_status lt_dropout(lt_tensor **out, lt_tensor *x, double p, bool training) {
+  LT_PROFILE_OP(OP_DROPOUT.name);
   if (!(p >= 0.0 && p <= 1.0)) return lt_error(LT_ERR_ARG, "dropout: probability p must be in [0, 1], got %g", p);
   if (!training || p == 0.0) {
     *out = lt_tensor_retain(x);

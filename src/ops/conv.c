@@ -9,17 +9,26 @@
  *                     grad_w = x im2col(gy)^T
  * Images go through in chunks whose columns lie side by side (K rows, one
  * column per kernel position of each image), so one sgemm covers a chunk
- * rather than one tiny GEMM per image (for the MNIST layers: 13 to 30 images
- * per chunk, whose columns stay in L2 between im2col and the GEMM). The
- * operand on the other side (co channels) is gathered to / scattered from
- * that channel-major layout (lt_conv_gather/lt_conv_scatter). conv2d keeps
- * the columns of its input for the weight gradient (up to KEEP_FLOATS)
- * instead of building them again in backward; each backward builds its
- * columns once for both gradients. OpenMP runs the im2col/col2im/gather
- * loops; BLAS, with its own threads, is only ever called outside them. */
+ * rather than one tiny GEMM per image; the operand on the other side (co
+ * channels) is gathered to / scattered from that channel-major layout.
+ *
+ * Threads: one OpenMP region per call, each thread taking whole chunks
+ * (im2col, GEMM, col2im and gathers of a chunk on one core, its columns hot
+ * in that core's cache) with its own scratch; weight and bias gradients are
+ * summed per thread, then across threads in a fixed order. The GEMMs run
+ * inside the region: OpenBLAS's OpenMP build runs a call made from inside a
+ * parallel region on the calling thread (common_thread.h, num_cpu_avail),
+ * so the two never oversubscribe the cores. This replaced a region per
+ * im2col/gather loop plus BLAS's own threads per GEMM, whose joins cost
+ * more than the work on 2 threads (about 15% of a training step). A call
+ * with a single chunk (one image) runs outside any region instead, where
+ * BLAS and the im2col loops use all threads. conv2d keeps the columns of
+ * its input for the weight gradient (up to KEEP_FLOATS) instead of building
+ * them again in backward. */
 #include "ops/conv.h"
 #include "autograd/graph.h"
 #include "core/lt_alloc.h"
+#include "core/lt_profile.h"
 #include "ops/im2col.h"
 #include "ops/view.h"
 
@@ -29,52 +38,20 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Loops over fewer elements than this run on one thread. */
-#define PAR_MIN 32768
-/* Floats of scratch (columns plus the other side's operand) per chunk of
- * images and thread: small enough that a chunk's columns stay in L2 between
- * im2col and the GEMM (or the GEMM and col2im); measured best at 32K-64K
- * floats against 256K and 4M on batch-250 MNIST layers. */
-#define CHUNK_FLOATS_PER_THREAD ((int64_t)1 << 16)
+/* Floats of scratch (columns, the other side's operand, im2col's planes) per
+ * chunk of images and thread: small enough that a chunk's columns stay in
+ * the core's L2 between im2col and the GEMM (or the GEMM and col2im). */
+#define CHUNK_FLOATS ((int64_t)1 << 16)
 /* conv2d keeps the columns of its input for backward up to this many floats. */
 #define KEEP_FLOATS ((int64_t)1 << 23)
 
 typedef lt_conv_geom geom;
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-/* ==================== small loops ==================== */
-
-/* y[i][ci][l] += bias[ci] for m images of L positions. */
-static void add_bias(float *y, int64_t m, int64_t c, int64_t L, const float *bias) {
-  const int64_t pairs = m * c;
-#pragma omp parallel for schedule(static) if (pairs * L > PAR_MIN)
-  for (int64_t q = 0; q < pairs; q++) {
-    float *d = y + q * L;
-    const float b = bias[q % c];
-    for (int64_t l = 0; l < L; l++) d[l] += b;
-  }
-}
-
-/* gb[ci] = sum of g[i][ci][l] over images and positions (g: n x c x L). */
-static void bias_grad(const float *g, int64_t n, int64_t c, int64_t L, float *gb) {
-#pragma omp parallel for schedule(static) if (n * c * L > PAR_MIN && c > 1)
-  for (int64_t ci = 0; ci < c; ci++) {
-    double acc = 0;
-    for (int64_t i = 0; i < n; i++) {
-      const float *s = g + (i * c + ci) * L;
-      float part = 0;
-#pragma omp simd reduction(+ : part)
-      for (int64_t l = 0; l < L; l++) part += s[l];
-      acc += part;
-    }
-    gb[ci] = (float)acc;
-  }
-}
-
-/* ==================== GEMM and scratch ==================== */
-
-/* C (M x N) = op(A) op(B) + beta C, row-major. Never inside an OpenMP region. */
+/* C (M x N) = op(A) op(B) + beta C, row-major. Inside a parallel region it
+ * runs on the calling thread (see the top of the file). */
 static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   if (M == 0 || N == 0) return;
@@ -87,62 +64,131 @@ static void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float 
               (int)K, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
-/* Images per chunk: as many as the scratch budget holds, at least one. */
-static int64_t chunk_images(const geom *g) {
-  const int64_t per_image = (lt_conv_k(g) + g->co) * lt_conv_lp(g);
-  const int64_t budget = CHUNK_FLOATS_PER_THREAD * omp_get_max_threads();
-  const int64_t nb = per_image > 0 ? budget / per_image : g->n;
-  return nb < 1 ? 1 : min64(nb, g->n);
-}
-
 static bool pointwise(const geom *g) {
   return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+/* y[ci][k] += b[ci] for co channels of l values. */
+static void add_bias(float *y, int64_t co, int64_t l, const float *b) {
+  for (int64_t ci = 0; ci < co; ci++)
+    for (int64_t k = 0; k < l; k++) y[ci * l + k] += b[ci];
+}
+
+/* acc[r] += the sum of row r of x (rows rows of n floats, ld apart). */
+static void add_row_sums(const float *x, int64_t rows, int64_t n, int64_t ld, double *acc) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *s = x + r * ld;
+    float part = 0;
+#pragma omp simd reduction(+ : part)
+    for (int64_t k = 0; k < n; k++) part += s[k];
+    acc[r] += part;
+  }
+}
+
+/* ==================== chunks and threads ==================== */
+
+/* How a call's n images are split: chunk c holds images [c n / chunks,
+ * (c + 1) n / chunks), at most nb of them; `threads` threads take equal
+ * numbers of chunks. */
+typedef struct {
+  int64_t chunks, nb;
+  int threads;
+} plan;
+
+static plan make_plan(int64_t n, int64_t floats_per_image) {
+  int64_t nb = floats_per_image > 0 ? max64(1, CHUNK_FLOATS / floats_per_image) : n;
+  int64_t chunks = (n + nb - 1) / nb;
+  const int T = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (T > 1 && n > 1) { /* at least one chunk per thread, the same number for each */
+    chunks = (max64(chunks, T) + T - 1) / T * T;
+    chunks = min64(chunks, n);
+  }
+  return (plan){chunks, (n + chunks - 1) / chunks, (int)min64(T, chunks)};
+}
+
+static void chunk_range(const plan *p, int64_t n, int64_t c, int64_t *n0, int64_t *m) {
+  *n0 = c * n / p->chunks;
+  *m = (c + 1) * n / p->chunks - *n0;
+}
+
+/* One thread's buffers: the columns of a chunk (K x nb L), the other side's
+ * operand (co x nb L), im2col's work, and the thread's weight and bias
+ * gradient sums (co x K, and one double per bias channel). */
+typedef struct {
+  float *col, *tmp, *work, *gw;
+  double *gb;
+} slot;
+
+/* What a kernel needs: columns, the other side's operand, gradient sums. */
+typedef struct {
+  bool col, tmp, gw;
+  int64_t gb; /* bias channels, 0 for none */
+} needs;
+
+typedef struct {
+  void *base;
+  size_t bytes;
+  int64_t stride; /* floats per thread */
+  int64_t at_tmp, at_work, at_gw, at_gb;
+} scratch;
+
+static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; } /* 64-byte steps */
+
+static int64_t per_image_floats(const geom *g) {
+  return (lt_conv_k(g) + g->co) * lt_conv_lp(g) + (int64_t)lt_im2col_work_floats(g, 1);
+}
+
+static lt_status scratch_init(scratch *s, const geom *g, const plan *p, needs nd) {
+  const int64_t nl = p->nb * lt_conv_lp(g);
+  *s = (scratch){0};
+  s->at_tmp = nd.col ? round16(lt_conv_k(g) * nl) : 0;
+  s->at_work = s->at_tmp + (nd.tmp ? round16(g->co * nl) : 0);
+  s->at_gw = s->at_work + (nd.col ? round16((int64_t)lt_im2col_work_floats(g, p->nb)) : 0);
+  s->at_gb = s->at_gw + (nd.gw ? round16(g->co * lt_conv_k(g)) : 0);
+  s->stride = s->at_gb + round16(2 * nd.gb); /* doubles */
+  s->bytes = (size_t)(s->stride * p->threads) * sizeof(float);
+  if (!s->bytes) return LT_OK;
+  s->base = lt_alloc(s->bytes);
+  return s->base ? LT_OK : LT_ERR_MEMORY;
+}
+
+static slot scratch_slot(const scratch *s, int thread) {
+  float *b = (float *)s->base + thread * s->stride;
+  return (slot){b, b + s->at_tmp, b + s->at_work, b + s->at_gw, (double *)(b + s->at_gb)};
+}
+
+static void scratch_free(scratch *s) { lt_free(s->base, s->bytes); }
+
+/* Thread t's gradient sums start at zero. */
+static void slot_zero(const slot *s, const geom *g, needs nd) {
+  if (nd.gw) memset(s->gw, 0, (size_t)(g->co * lt_conv_k(g)) * sizeof *s->gw);
+  if (nd.gb) memset(s->gb, 0, (size_t)nd.gb * sizeof *s->gb);
+}
+
+/* gw and gb (either may be NULL) = the sums of the threads' parts, thread 0 first. */
+static void reduce_slots(const scratch *s, const plan *p, const geom *g, needs nd, float *gw, float *gb) {
+  const int64_t nw = g->co * lt_conv_k(g);
+  for (int t = 0; t < p->threads; t++) {
+    slot sl = scratch_slot(s, t);
+    if (gw && t == 0) memcpy(gw, sl.gw, (size_t)nw * sizeof *gw);
+    else if (gw)
+      for (int64_t k = 0; k < nw; k++) gw[k] += sl.gw[k];
+    if (gb && t > 0)
+      for (int64_t k = 0; k < nd.gb; k++) scratch_slot(s, 0).gb[k] += sl.gb[k];
+  }
+  if (gb)
+    for (int64_t k = 0; k < nd.gb; k++) gb[k] = (float)scratch_slot(s, 0).gb[k];
 }
 
 /* The other side's operand needs a copy unless it is one image already laid
  * out as columns. */
 static bool needs_tmp(const geom *g, int64_t m) { return m > 1 || g->pitch != g->ow; }
 
-/* Buffers reused by every chunk of one call: the columns of a chunk (K x nb
- * lp), the other side's operand in the column layout (co x nb lp), and
- * im2col's work; `keep`, when set, takes the columns of the whole batch
- * instead (K x n lp, the caller's). */
-typedef struct {
-  int64_t nb;
-  float *col, *tmp, *work, *keep;
-  size_t col_bytes, tmp_bytes, work_bytes;
-} scratch;
-
-static void scratch_free(scratch *s) {
-  lt_free(s->col, s->col_bytes);
-  lt_free(s->tmp, s->tmp_bytes);
-  lt_free(s->work, s->work_bytes);
-}
-
-static float *alloc_floats(int64_t n, size_t *bytes) {
-  *bytes = (size_t)n * sizeof(float);
-  return *bytes ? lt_alloc(*bytes) : NULL;
-}
-
-/* want_col: a chunk's columns are built (or GEMM output of that size goes
- * there); want_tmp: the other side's operand is used. */
-static lt_status scratch_init(scratch *s, const geom *g, bool want_col, bool want_tmp, float *keep) {
-  *s = (scratch){.nb = chunk_images(g), .keep = keep};
-  bool ok = true;
-  const int64_t lp = lt_conv_lp(g);
-  if (want_col) ok &= (s->col = alloc_floats(lt_conv_k(g) * s->nb * lp, &s->col_bytes)) || !s->col_bytes;
-  if (want_tmp && needs_tmp(g, s->nb)) ok &= (s->tmp = alloc_floats(g->co * s->nb * lp, &s->tmp_bytes)) || !s->tmp_bytes;
-  if (want_col || keep)
-    ok &= (s->work = alloc_floats((int64_t)lt_im2col_work_floats(g), &s->work_bytes)) || !s->work_bytes;
-  if (ok) return LT_OK;
-  scratch_free(s);
-  return LT_ERR_MEMORY;
-}
-
 /* The columns of images n0 .. n0 + m - 1 and their row stride *ld: built in
- * s->col (ld = m lp) or in s->keep (ld = n lp), or the image itself for one
- * image under a pointwise kernel. */
-static const float *columns(const geom *g, const float *img, int64_t n0, int64_t m, scratch *s, int64_t *ld) {
+ * s->col (ld = m lp) or in keep (the whole batch's, ld = n lp), or the image
+ * itself for one image under a pointwise kernel. */
+static const float *columns(const geom *g, const float *img, int64_t n0, int64_t m, const slot *s, float *keep,
+                            int64_t *ld) {
   const int64_t lp = lt_conv_lp(g);
   const float *x = img + n0 * lt_conv_plane(g);
   *ld = m * lp;
@@ -151,120 +197,194 @@ static const float *columns(const geom *g, const float *img, int64_t n0, int64_t
     lt_conv_gather(g, x, m, g->c, s->col);
     return s->col;
   }
-  float *dst = s->keep ? s->keep + n0 * lp : s->col;
-  if (s->keep) *ld = g->n * lp;
+  float *dst = keep ? keep + n0 * lp : s->col;
+  if (keep) *ld = g->n * lp;
   lt_im2col(g, x, m, dst, *ld, s->work);
   return dst;
 }
 
-/* The other side's operand of m images (m x co x oh x ow) as co x m lp. */
-static const float *other_side(const geom *g, const float *src, int64_t m, scratch *s) {
+/* The other side's operand of m images (m x co x oh x ow at src) as co x m lp. */
+static const float *other_side(const geom *g, const float *src, int64_t m, const slot *s) {
   if (!needs_tmp(g, m)) return src;
   lt_conv_gather(g, src, m, g->co, s->tmp);
   return s->tmp;
 }
 
-/* ==================== kernels ==================== */
+/* ==================== conv2d kernels ==================== */
 
-/* y = W im2col(x) + b: x is n x c x h x w, W co x K, b co or NULL, y n x co x
- * oh x ow. With keep (K x n lp) the columns of the whole batch are left there
- * for backward. */
+/* y = W im2col(x) + b for images n0 .. n0 + m - 1 (x: n x c x h x w, W: co x
+ * K, b: co or NULL, y: n x co x oh x ow); with keep (K x n lp) the columns
+ * stay there for backward. */
+static void conv2d_forward_chunk(const geom *g, const float *x, const float *w, const float *b, float *y,
+                                 float *keep, int64_t n0, int64_t m, const slot *s) {
+  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
+  int64_t ld;
+  const float *col = columns(g, x, n0, m, s, keep, &ld);
+  float *o = y + n0 * co * l;
+  if (!needs_tmp(g, m)) { /* straight into the output */
+    gemm(false, false, co, l, K, w, K, col, ld, 0.0f, o, l);
+    if (b) add_bias(o, co, l, b);
+  } else {
+    gemm(false, false, co, m * lp, K, w, K, col, ld, 0.0f, s->tmp, m * lp);
+    lt_conv_scatter(g, s->tmp, m, co, b, o);
+  }
+}
+
 static lt_status conv2d_forward(const geom *g, const float *x, const float *w, const float *b, float *y,
                                 float *keep) {
   if (g->n == 0) return LT_OK;
-  scratch s;
-  if (scratch_init(&s, g, !keep, true, keep) != LT_OK) return LT_ERR_MEMORY;
-  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
-  for (int64_t n0 = 0; n0 < g->n; n0 += s.nb) {
-    const int64_t m = min64(s.nb, g->n - n0);
-    int64_t ld;
-    const float *col = columns(g, x, n0, m, &s, &ld);
-    float *o = y + n0 * co * l;
-    if (!needs_tmp(g, m)) { /* straight into the output */
-      gemm(false, false, co, lp, K, w, K, col, ld, 0.0f, o, lp);
-      if (b) add_bias(o, 1, co, l, b);
-    } else {
-      gemm(false, false, co, m * lp, K, w, K, col, ld, 0.0f, s.tmp, m * lp);
-      lt_conv_scatter(g, s.tmp, m, co, b, o);
+  const plan P = make_plan(g->n, per_image_floats(g));
+  const needs nd = {.col = true, .tmp = true};
+  scratch S;
+  if (scratch_init(&S, g, &P, nd) != LT_OK) return LT_ERR_MEMORY;
+#pragma omp parallel num_threads(P.threads) if (P.threads > 1)
+  {
+    const slot sl = scratch_slot(&S, omp_get_thread_num());
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < P.chunks; c++) {
+      int64_t n0, m;
+      chunk_range(&P, g->n, c, &n0, &m);
+      conv2d_forward_chunk(g, x, w, b, y, keep, n0, m, &sl);
     }
   }
-  scratch_free(&s);
+  scratch_free(&S);
   return LT_OK;
 }
 
-/* gx = col2im(W^T gy), gw = gy im2col(x)^T, each when not NULL; `kept`
- * holds the forward's columns of x (K x n lp) or is NULL. */
-static lt_status conv2d_grads(const geom *g, const float *x, const float *kept, const float *w, const float *gy,
-                              float *gx, float *gw) {
+/* The gradients of images n0 .. n0 + m - 1: gx = col2im(W^T gy), and into
+ * the slot's sums gw += gy im2col(x)^T, gb += the sums of gy, each when
+ * wanted; `kept` holds the forward's columns of x (K x n lp) or is NULL. */
+static void conv2d_grads_chunk(const geom *g, const float *x, const float *kept, const float *w, const float *gy,
+                               float *gx, bool want_w, bool want_b, int64_t n0, int64_t m, const slot *s) {
   const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
-  if (g->n == 0 || l == 0) { /* no kernel positions: nothing flows */
+  const float *o = other_side(g, gy + n0 * co * l, m, s); /* zero in unused columns */
+  if (want_b) add_row_sums(o, co, m * lp, m * lp, s->gb);
+  if (want_w) {
+    int64_t ld = g->n * lp;
+    const float *col = kept ? kept + n0 * lp : columns(g, x, n0, m, s, NULL, &ld);
+    gemm(false, true, co, K, m * lp, o, m * lp, col, ld, 1.0f, s->gw, K);
+  }
+  if (gx) {
+    gemm(true, false, K, m * lp, co, w, K, o, m * lp, 0.0f, s->col, m * lp);
+    lt_col2im(g, s->col, m, m * lp, gx + n0 * lt_conv_plane(g), NULL, s->work);
+  }
+}
+
+static lt_status conv2d_grads(const geom *g, const float *x, const float *kept, const float *w, const float *gy,
+                              float *gx, float *gw, float *gb) {
+  const int64_t K = lt_conv_k(g), co = g->co;
+  if (g->n == 0 || g->oh * g->ow == 0) { /* no kernel positions: nothing flows */
     if (gw) memset(gw, 0, (size_t)(co * K) * sizeof *gw);
+    if (gb) memset(gb, 0, (size_t)co * sizeof *gb);
     if (gx) memset(gx, 0, (size_t)(g->n * lt_conv_plane(g)) * sizeof *gx);
     return LT_OK;
   }
-  scratch s;
-  if (scratch_init(&s, g, gx || (gw && !kept), true, NULL) != LT_OK) return LT_ERR_MEMORY;
-  for (int64_t n0 = 0; n0 < g->n; n0 += s.nb) {
-    const int64_t m = min64(s.nb, g->n - n0);
-    const float *o = other_side(g, gy + n0 * co * l, m, &s);
-    if (gw) {
-      int64_t ld = g->n * lp;
-      const float *col = kept ? kept + n0 * lp : columns(g, x, n0, m, &s, &ld);
-      gemm(false, true, co, K, m * lp, o, m * lp, col, ld, n0 ? 1.0f : 0.0f, gw, K);
-    }
-    if (gx) {
-      gemm(true, false, K, m * lp, co, w, K, o, m * lp, 0.0f, s.col, m * lp);
-      lt_col2im(g, s.col, m, gx + n0 * lt_conv_plane(g), NULL, s.work);
+  const plan P = make_plan(g->n, per_image_floats(g));
+  const needs nd = {.col = gx || (gw && !kept), .tmp = true, .gw = gw != NULL, .gb = gb ? co : 0};
+  scratch S;
+  if (scratch_init(&S, g, &P, nd) != LT_OK) return LT_ERR_MEMORY;
+#pragma omp parallel num_threads(P.threads) if (P.threads > 1)
+  {
+    const slot sl = scratch_slot(&S, omp_get_thread_num());
+    slot_zero(&sl, g, nd);
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < P.chunks; c++) {
+      int64_t n0, m;
+      chunk_range(&P, g->n, c, &n0, &m);
+      conv2d_grads_chunk(g, x, kept, w, gy, gx, gw != NULL, gb != NULL, n0, m, &sl);
     }
   }
-  scratch_free(&s);
+  reduce_slots(&S, &P, g, nd, gw, gb);
+  scratch_free(&S);
   return LT_OK;
 }
 
-/* y = col2im(W^T x) + b: x is n x co x oh x ow, W co x K, b c or NULL, y n x
- * c x h x w. */
+/* ==================== conv_transpose2d kernels ==================== */
+
+/* y = col2im(W^T x) + b for images n0 .. n0 + m - 1 (x: n x co x oh x ow, W:
+ * co x K, b: c or NULL, y: n x c x h x w). */
+static void conv_transpose2d_forward_chunk(const geom *g, const float *x, const float *w, const float *b, float *y,
+                                           int64_t n0, int64_t m, const slot *s) {
+  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
+  const float *o = other_side(g, x + n0 * co * l, m, s); /* zero in unused columns */
+  gemm(true, false, K, m * lp, co, w, K, o, m * lp, 0.0f, s->col, m * lp);
+  lt_col2im(g, s->col, m, m * lp, y + n0 * lt_conv_plane(g), b, s->work);
+}
+
 static lt_status conv_transpose2d_forward(const geom *g, const float *x, const float *w, const float *b, float *y) {
   if (g->n == 0) return LT_OK;
-  scratch s;
-  if (scratch_init(&s, g, true, true, NULL) != LT_OK) return LT_ERR_MEMORY;
-  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
-  for (int64_t n0 = 0; n0 < g->n; n0 += s.nb) {
-    const int64_t m = min64(s.nb, g->n - n0);
-    const float *o = other_side(g, x + n0 * co * l, m, &s);
-    gemm(true, false, K, m * lp, co, w, K, o, m * lp, 0.0f, s.col, m * lp);
-    lt_col2im(g, s.col, m, y + n0 * lt_conv_plane(g), b, s.work);
+  const plan P = make_plan(g->n, per_image_floats(g));
+  const needs nd = {.col = true, .tmp = true};
+  scratch S;
+  if (scratch_init(&S, g, &P, nd) != LT_OK) return LT_ERR_MEMORY;
+#pragma omp parallel num_threads(P.threads) if (P.threads > 1)
+  {
+    const slot sl = scratch_slot(&S, omp_get_thread_num());
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < P.chunks; c++) {
+      int64_t n0, m;
+      chunk_range(&P, g->n, c, &n0, &m);
+      conv_transpose2d_forward_chunk(g, x, w, b, y, n0, m, &sl);
+    }
   }
-  scratch_free(&s);
+  scratch_free(&S);
   return LT_OK;
 }
 
-/* gx = W im2col(gy), gw = x im2col(gy)^T, each when not NULL: one im2col
- * of gy serves both. */
+/* The gradients of images n0 .. n0 + m - 1: gx = W im2col(gy), and into the
+ * slot's sums gw += x im2col(gy)^T, gb += the sums of gy per image channel,
+ * each when wanted; one im2col of gy serves both products. */
+static void conv_transpose2d_grads_chunk(const geom *g, const float *x, const float *w, const float *gy, float *gx,
+                                         bool want_w, bool want_b, int64_t n0, int64_t m, const slot *s) {
+  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co, hw = g->h * g->w;
+  if (want_b)
+    for (int64_t i = 0; i < m; i++) add_row_sums(gy + (n0 + i) * lt_conv_plane(g), g->c, hw, hw, s->gb);
+  int64_t ld;
+  const float *col = columns(g, gy, n0, m, s, NULL, &ld);
+  if (want_w) {
+    const float *o = other_side(g, x + n0 * co * l, m, s); /* zero in unused columns */
+    gemm(false, true, co, K, m * lp, o, m * lp, col, ld, 1.0f, s->gw, K);
+  }
+  if (gx && !needs_tmp(g, m)) {
+    gemm(false, false, co, l, K, w, K, col, ld, 0.0f, gx + n0 * co * l, l);
+  } else if (gx) { /* s->tmp is free again once gw's GEMM has run */
+    gemm(false, false, co, m * lp, K, w, K, col, ld, 0.0f, s->tmp, m * lp);
+    lt_conv_scatter(g, s->tmp, m, co, NULL, gx + n0 * co * l);
+  }
+}
+
 static lt_status conv_transpose2d_grads(const geom *g, const float *x, const float *w, const float *gy, float *gx,
-                                        float *gw) {
-  const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
+                                        float *gw, float *gb) {
+  const int64_t K = lt_conv_k(g), l = g->oh * g->ow, co = g->co;
   if (g->n == 0 || l == 0) {
     if (gw) memset(gw, 0, (size_t)(co * K) * sizeof *gw);
+    if (gx) memset(gx, 0, (size_t)(g->n * co * l) * sizeof *gx);
+    if (gb) { /* the bias still reaches every output pixel */
+      double *acc = lt_calloc((size_t)g->c * sizeof *acc);
+      if (!acc) return LT_ERR_MEMORY;
+      for (int64_t i = 0; i < g->n; i++) add_row_sums(gy + i * lt_conv_plane(g), g->c, g->h * g->w, g->h * g->w, acc);
+      for (int64_t k = 0; k < g->c; k++) gb[k] = (float)acc[k];
+      lt_free(acc, (size_t)g->c * sizeof *acc);
+    }
     return LT_OK;
   }
-  scratch s;
-  if (scratch_init(&s, g, true, true, NULL) != LT_OK) return LT_ERR_MEMORY;
-  for (int64_t n0 = 0; n0 < g->n; n0 += s.nb) {
-    const int64_t m = min64(s.nb, g->n - n0);
-    int64_t ld;
-    const float *col = columns(g, gy, n0, m, &s, &ld);
-    if (gw) {
-      const float *o = other_side(g, x + n0 * co * l, m, &s);
-      gemm(false, true, co, K, m * lp, o, m * lp, col, ld, n0 ? 1.0f : 0.0f, gw, K);
-    }
-    if (gx && !needs_tmp(g, m)) {
-      gemm(false, false, co, lp, K, w, K, col, ld, 0.0f, gx + n0 * co * l, lp);
-    } else if (gx) { /* s.tmp is free again once gw's GEMM has run */
-      gemm(false, false, co, m * lp, K, w, K, col, ld, 0.0f, s.tmp, m * lp);
-      lt_conv_scatter(g, s.tmp, m, co, NULL, gx + n0 * co * l);
+  const plan P = make_plan(g->n, per_image_floats(g));
+  const needs nd = {.col = true, .tmp = true, .gw = gw != NULL, .gb = gb ? g->c : 0};
+  scratch S;
+  if (scratch_init(&S, g, &P, nd) != LT_OK) return LT_ERR_MEMORY;
+#pragma omp parallel num_threads(P.threads) if (P.threads > 1)
+  {
+    const slot sl = scratch_slot(&S, omp_get_thread_num());
+    slot_zero(&sl, g, nd);
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < P.chunks; c++) {
+      int64_t n0, m;
+      chunk_range(&P, g->n, c, &n0, &m);
+      conv_transpose2d_grads_chunk(g, x, w, gy, gx, gw != NULL, gb != NULL, n0, m, &sl);
     }
   }
-  scratch_free(&s);
+  reduce_slots(&S, &P, g, nd, gw, gb);
+  scratch_free(&S);
   return LT_OK;
 }
 
@@ -345,7 +465,7 @@ static lt_status check_inputs(const char *fn, const lt_tensor *x, const lt_tenso
                       pair_str(p->padding, s2));
   }
   lt_conv_geom_init(g);
-  if (lt_conv_k(g) > INT_MAX || lt_conv_lp(g) > INT_MAX || g->co > INT_MAX)
+  if (lt_conv_k(g) > INT_MAX || lt_conv_lp(g) * g->n > INT_MAX || g->co > INT_MAX)
     return lt_error(LT_ERR_SHAPE, "%s: input %s with weight %s is too large", fn, LT_SHAPE(x, sx), LT_SHAPE(w, sw));
   return LT_OK;
 }
@@ -461,14 +581,14 @@ static lt_status conv2d_backward(lt_node *n, lt_tensor *gy, lt_tensor **gi) {
   const float *G = lt_tensor_data(gc);
   if (st == LT_OK)
     st = conv2d_grads(&g, lt_tensor_data(n->saved[0]), n->n_saved > 2 ? lt_tensor_data(n->saved[2]) : NULL,
-                      lt_tensor_data(n->saved[1]), G, data_or_null(gi[0]), data_or_null(gi[1]));
-  if (st == LT_OK && gi[2]) bias_grad(G, g.n, g.co, g.oh * g.ow, lt_tensor_data(gi[2]));
+                      lt_tensor_data(n->saved[1]), G, data_or_null(gi[0]), data_or_null(gi[1]), data_or_null(gi[2]));
   lt_tensor_release(gc);
   return st;
 }
 static const lt_op OP_CONV2D = {"conv2d", conv2d_backward};
 
 lt_status lt_conv2d(lt_tensor **out, lt_tensor *x, lt_tensor *w, lt_tensor *b, const lt_conv_params *p) {
+  LT_PROFILE_OP(OP_CONV2D.name);
   lt_status st = check_rank("conv2d", x);
   geom g;
   if (st == LT_OK) st = check_inputs("conv2d", x, w, b, p, false, &g);
@@ -505,14 +625,14 @@ static lt_status conv_transpose2d_backward(lt_node *n, lt_tensor *gy, lt_tensor 
   const float *G = lt_tensor_data(gc);
   if (st == LT_OK)
     st = conv_transpose2d_grads(&g, lt_tensor_data(n->saved[0]), lt_tensor_data(n->saved[1]), G,
-                                data_or_null(gi[0]), data_or_null(gi[1]));
-  if (st == LT_OK && gi[2]) bias_grad(G, g.n, g.c, g.h * g.w, lt_tensor_data(gi[2]));
+                                data_or_null(gi[0]), data_or_null(gi[1]), data_or_null(gi[2]));
   lt_tensor_release(gc);
   return st;
 }
 static const lt_op OP_CONV_TRANSPOSE2D = {"conv_transpose2d", conv_transpose2d_backward};
 
 lt_status lt_conv_transpose2d(lt_tensor **out, lt_tensor *x, lt_tensor *w, lt_tensor *b, const lt_conv_params *p) {
+  LT_PROFILE_OP(OP_CONV_TRANSPOSE2D.name);
   lt_status st = check_rank("conv_transpose2d", x);
   geom g;
   if (st == LT_OK) st = check_inputs("conv_transpose2d", x, w, b, p, true, &g);

@@ -5,6 +5,7 @@
 #include "ops/elementwise.h"
 #include "ops/elementwise_iter.h"
 #include "autograd/graph.h"
+#include "core/lt_profile.h"
 #include "ops/broadcast.h"
 
 #include <math.h>
@@ -204,6 +205,7 @@ static lt_status binary(const char *fn, lt_tensor *a, lt_tensor *b, lt_row_fn f,
 }
 
 static lt_status add_or_sub(lt_tensor **out, lt_tensor *a, lt_tensor *b, int sub) {
+  LT_PROFILE_OP(sub ? OP_SUB.name : OP_ADD.name);
   lt_tensor *y, *in[2] = {a, b};
   lt_status st = binary(sub ? "sub" : "add", a, b, sub ? row_sub : row_add, 0, &y);
   if (st != LT_OK) return st;
@@ -254,6 +256,7 @@ static const lt_op OP_MUL = {"mul", mul_backward};
 
 /* y = a * b. PyTorch: torch.mul */
 lt_status lt_mul(lt_tensor **out, lt_tensor *a, lt_tensor *b) {
+  LT_PROFILE_OP(OP_MUL.name);
   lt_tensor *y;
   lt_status st = binary("mul", a, b, row_mul, 0, &y);
   if (st != LT_OK) return st;
@@ -278,6 +281,7 @@ static const lt_op OP_DIV = {"div", div_backward};
 
 /* y = a / b (true division; x/0 is inf or NaN). PyTorch: torch.div */
 lt_status lt_div(lt_tensor **out, lt_tensor *a, lt_tensor *b) {
+  LT_PROFILE_OP(OP_DIV.name);
   lt_tensor *y;
   lt_status st = binary("div", a, b, row_div, 0, &y);
   if (st != LT_OK) return st;
@@ -303,6 +307,7 @@ static const lt_op OP_POW = {"pow", pow_backward};
 /* y = a ^ e elementwise (powf: a negative base with a fractional exponent is
  * NaN). PyTorch: torch.pow */
 lt_status lt_pow(lt_tensor **out, lt_tensor *a, lt_tensor *e) {
+  LT_PROFILE_OP(OP_POW.name);
   lt_tensor *y, *in[2] = {a, e};
   lt_status st = binary("pow", a, e, row_pow, 1, &y);
   if (st != LT_OK) return st;
@@ -353,6 +358,7 @@ static const lt_op OP_RPOW_S = {"rpow", scalar_backward};
 /* Runs kind `k` with kernel f; `save` 0: nothing, 1: a, 2: y then a. */
 static lt_status scalar_op(lt_tensor **out, lt_tensor *a, float s, int k, const lt_op *op, lt_row_fn f,
                            int heavy, int save) {
+  LT_PROFILE_OP(op->name);
   float p[4] = {s, 0, 0, 0};
   lt_tensor *y = lt_ew_new(a->ndim, a->shape, f, 1, &a, p, heavy);
   if (!y) return LT_ERR_MEMORY;
@@ -444,6 +450,7 @@ static const lt_op OP_WHERE = {"where", where_backward};
 
 /* out = cond ? x : y; cond, x, y broadcast together. PyTorch: torch.where */
 lt_status lt_where(lt_tensor **out, lt_tensor *cond, lt_tensor *x, lt_tensor *y) {
+  LT_PROFILE_OP(OP_WHERE.name);
   lt_tensor *ops[3] = {cond, x, y};
   int nd;
   int64_t shape[LT_MAX_DIMS];

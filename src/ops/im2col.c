@@ -1,10 +1,12 @@
-/* im2col/col2im in two layouts (see im2col.h), and the gathers that put the
- * other side's GEMM operand in the same column layout.
+/* im2col/col2im through zero-padded phase planes (the steps are described
+ * in im2col.h), and the gathers between the other side's tensor layout and
+ * its GEMM layout.
  *
- * Every loop runs over (image, channel) pairs under OpenMP: pairs never write
- * the same memory, and each thread keeps the phase planes of its current
- * pair in a small slice of `work`, hot in cache. */
+ * The loops run over (image, channel) pairs; each step is a worker per pair,
+ * compiled twice (LT_EW_CLONES: baseline x86-64 and AVX2). */
 #include "ops/im2col.h"
+#include "core/lt_error.h"
+#include "ops/elementwise_iter.h" /* LT_EW_CLONES */
 
 #include <omp.h>
 #include <string.h>
@@ -16,355 +18,344 @@
 #endif
 
 #define PAR_MIN 32768 /* loops over fewer elements run on one thread */
+#define GROUP_FLOATS 4096 /* windows and planes of a group of pairs: 16 KB */
+
+/* A call splits its loops across threads when they are large enough and no
+ * parallel region is active (inside one, the caller has given this thread
+ * its own images). */
+static bool run_parallel(int64_t amount) { return amount > PAR_MIN && !omp_in_parallel(); }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-static int64_t phase_plane_floats(const lt_conv_geom *g) { return g->qh * g->pitch; }
+/* ==================== short rows ====================
+ * Rows of 3 to 30 floats dominate: loops with a run-time length spend more
+ * on their set-up and scalar tails than on the moving. These move blocks of
+ * 8 (or 4) floats, whose fixed size GCC turns into plain vector moves, and
+ * end with a block that overlaps the one before instead of a scalar tail. */
 
-size_t lt_im2col_work_floats(const lt_conv_geom *g) {
-  if (!g->phased) return 0;
-  return (size_t)(omp_get_max_threads() * g->sh * g->sw * phase_plane_floats(g));
+/* d[k] = s[k] for k < n */
+static inline void copy_row(float *restrict d, const float *restrict s, int64_t n) {
+  if (n >= 8) {
+    for (int64_t k = 0; k + 8 < n; k += 8) memcpy(d + k, s + k, 8 * sizeof *d);
+    memcpy(d + n - 8, s + n - 8, 8 * sizeof *d);
+  } else if (n >= 4) {
+    memcpy(d, s, 4 * sizeof *d);
+    memcpy(d + n - 4, s + n - 4, 4 * sizeof *d);
+  } else {
+    for (int64_t k = 0; k < n; k++) d[k] = s[k];
+  }
 }
 
-/* The positions x < n whose source column x * s + x0 lies in [0, w): [*lo, *hi). */
-static void valid_range(int64_t x0, int64_t s, int64_t w, int64_t n, int64_t *lo, int64_t *hi) {
-  int64_t a = x0 >= 0 ? 0 : (-x0 + s - 1) / s;
-  int64_t b = x0 > w - 1 ? 0 : (w - 1 - x0) / s + 1;
-  *lo = min64(a, n);
-  *hi = b < *lo ? *lo : min64(b, n);
+/* d[k] = v for k < n */
+static inline void fill_row(float *d, float v, int64_t n) {
+  const float b[8] = {v, v, v, v, v, v, v, v};
+  if (n >= 8) {
+    for (int64_t k = 0; k + 8 < n; k += 8) memcpy(d + k, b, sizeof b);
+    memcpy(d + n - 8, b, sizeof b);
+  } else if (n >= 4) {
+    memcpy(d, b, 4 * sizeof *d);
+    memcpy(d + n - 4, b, 4 * sizeof *d);
+  } else {
+    for (int64_t k = 0; k < n; k++) d[k] = v;
+  }
 }
 
-/* d[x] = s[x sw] for x < n; strides 1 and 2 get loops the compiler vectorizes. */
-static inline void gather_row(float *restrict d, const float *restrict s, int64_t n, int64_t sw) {
-  if (sw == 1)
-    for (int64_t x = 0; x < n; x++) d[x] = s[x];
-  else if (sw == 2)
-    for (int64_t x = 0; x < n; x++) d[x] = s[2 * x];
-  else
-    for (int64_t x = 0; x < n; x++) d[x] = s[x * sw];
+/* d[k] = s[k] + v for k < n */
+static inline void copy_add_row(float *restrict d, const float *restrict s, float v, int64_t n) {
+  if (n < 4) {
+    for (int64_t k = 0; k < n; k++) d[k] = s[k] + v;
+    return;
+  }
+  const int64_t blk = n >= 8 ? 8 : 4;
+  for (int64_t k = 0;; k += blk) {
+    if (k + blk > n) k = n - blk; /* the last block overlaps: same values again */
+    if (blk == 8)
+      for (int j = 0; j < 8; j++) d[k + j] = s[k + j] + v;
+    else
+      for (int j = 0; j < 4; j++) d[k + j] = s[k + j] + v;
+    if (k + blk == n) break;
+  }
 }
 
-/* d[x sw] += s[x] for x < n. */
-static inline void scatter_add_row(float *restrict d, const float *restrict s, int64_t n, int64_t sw) {
-  if (sw == 1)
-    for (int64_t x = 0; x < n; x++) d[x] += s[x];
-  else if (sw == 2)
-    for (int64_t x = 0; x < n; x++) d[2 * x] += s[x];
-  else
-    for (int64_t x = 0; x < n; x++) d[x * sw] += s[x];
+/* d[k] += s[k] for k < n: blocks of 8, then 4, then single floats (an
+ * overlapping block would add twice). */
+static inline void add_row(float *restrict d, const float *restrict s, int64_t n) {
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; j++) d[k + j] += s[k + j];
+  if (k + 4 <= n) {
+    for (int j = 0; j < 4; j++) d[k + j] += s[k + j];
+    k += 4;
+  }
+  for (; k < n; k++) d[k] += s[k];
 }
 
-/* d[x] = s[x * sw + x0] for x < n, zero outside [lo, hi) (from valid_range). */
-static inline void padded_row(float *d, const float *s, int64_t x0, int64_t sw, int64_t lo, int64_t hi, int64_t n) {
-  for (int64_t x = 0; x < lo; x++) d[x] = 0;
-  gather_row(d + lo, s + (lo * sw + x0), hi - lo, sw);
-  for (int64_t x = hi; x < n; x++) d[x] = 0;
+/* e[j] = r[2 j], o[j] = r[2 j + 1] for j < n */
+static inline void deinterleave_row(float *restrict e, float *restrict o, const float *restrict r, int64_t n) {
+  if (n < 4) {
+    for (int64_t j = 0; j < n; j++) e[j] = r[2 * j], o[j] = r[2 * j + 1];
+    return;
+  }
+  const int64_t blk = n >= 8 ? 8 : 4;
+  for (int64_t j = 0;; j += blk) {
+    if (j + blk > n) j = n - blk;
+    if (blk == 8)
+      for (int k = 0; k < 8; k++) e[j + k] = r[2 * (j + k)], o[j + k] = r[2 * (j + k) + 1];
+    else
+      for (int k = 0; k < 4; k++) e[j + k] = r[2 * (j + k)], o[j + k] = r[2 * (j + k) + 1];
+    if (j + blk == n) break;
+  }
 }
 
-/* Steps (a, r) = (t d % s, t d / s) from tap t to t + 1 without dividing. */
-static inline void next_tap(int64_t *a, int64_t *r, int64_t d, int64_t s) {
-  *a += d;
-  while (*a >= s) *a -= s, ++*r;
+/* r[2 j] = e[j], r[2 j + 1] = o[j] for j < n */
+static inline void interleave_row(float *restrict r, const float *restrict e, const float *restrict o, int64_t n) {
+  if (n < 4) {
+    for (int64_t j = 0; j < n; j++) r[2 * j] = e[j], r[2 * j + 1] = o[j];
+    return;
+  }
+  const int64_t blk = n >= 8 ? 8 : 4;
+  for (int64_t j = 0;; j += blk) {
+    if (j + blk > n) j = n - blk;
+    if (blk == 8)
+      for (int k = 0; k < 8; k++) r[2 * (j + k)] = e[j + k], r[2 * (j + k) + 1] = o[j + k];
+    else
+      for (int k = 0; k < 4; k++) r[2 * (j + k)] = e[j + k], r[2 * (j + k) + 1] = o[j + k];
+    if (j + blk == n) break;
+  }
 }
 
-/* Is phase a (of stride s) read by any of the k taps spaced d apart? */
+/* ==================== geometry ==================== */
+
+void lt_conv_geom_init(lt_conv_geom *g) {
+  /* + 1 row: a tap's run of oh pitch-long rows may end in the row below */
+  g->qh = g->oh + (g->kh - 1) * g->dh / g->sh + 1;
+  g->qw = g->ow + (g->kw - 1) * g->dw / g->sw;
+  g->pitch = 2 * g->qw <= 3 * g->ow ? g->qw : g->ow;
+}
+
+/* The padded window of one image channel: xh x xw = (sh qh) x (sw qw). */
+static int64_t win_rows(const lt_conv_geom *g) { return g->sh * g->qh; }
+static int64_t win_cols(const lt_conv_geom *g) { return g->sw * g->qw; }
+static int64_t plane_floats(const lt_conv_geom *g) { return g->qh * g->qw; }
+
+/* With one column phase, the window's rows go straight to their planes;
+ * with more, the window is a buffer of its own, split in a second step. */
+static bool split_cols(const lt_conv_geom *g) { return g->sw > 1; }
+
+/* Floats of one pair's planes, and of its window after them if separate. */
+static int64_t pair_floats(const lt_conv_geom *g) {
+  return win_rows(g) * win_cols(g) * (split_cols(g) ? 2 : 1);
+}
+
+size_t lt_im2col_work_floats(const lt_conv_geom *g, int64_t m) { return (size_t)(m * g->c * pair_floats(g)); }
+
+/* Is row phase a (column phase b) read by any of the kh (kw) taps? */
 static bool phase_read(int64_t a, int64_t k, int64_t d, int64_t s) {
   for (int64_t t = 0; t < k; t++)
     if (t * d % s == a) return true;
   return false;
 }
 
-static uint64_t phase_mask(int64_t k, int64_t d, int64_t s) {
-  uint64_t m = 0;
-  for (int64_t a = 0; a < s && a < 64; a++)
-    if (phase_read(a, k, d, s)) m |= (uint64_t)1 << a;
-  return m;
+/* Plane (a, b) of one pair; planes lie one after another, each qh x qw. */
+static float *plane_at(const lt_conv_geom *g, float *planes, int64_t a, int64_t b) {
+  return planes + (a * g->sw + b) * plane_floats(g);
 }
 
-static bool row_used(const lt_conv_geom *g, int64_t a) {
-  return a < 64 ? (g->row_phases >> a) & 1 : phase_read(a, g->kh, g->dh, g->sh);
+/* Where window row py goes: its plane row (one column phase) or its row of
+ * the separate window. */
+static float *window_row(const lt_conv_geom *g, float *pair, int64_t py) {
+  if (!split_cols(g)) return plane_at(g, pair, py % g->sh, 0) + py / g->sh * g->qw;
+  return pair + win_rows(g) * win_cols(g) + py * win_cols(g);
 }
 
-static bool col_used(const lt_conv_geom *g, int64_t b) {
-  return b < 64 ? (g->col_phases >> b) & 1 : phase_read(b, g->kw, g->dw, g->sw);
-}
+/* Calls body for each tap t = ki kw + kj with `src`, the first float it
+ * reads in `planes`: its plane, from its row and column offsets. */
+#define FOR_EACH_TAP(g, planes, ...)                                                            \
+  for (int64_t ki_ = 0; ki_ < (g)->kh; ki_++)                                                   \
+    for (int64_t kj_ = 0; kj_ < (g)->kw; kj_++) {                                               \
+      const int64_t t = ki_ * (g)->kw + kj_, ry_ = ki_ * (g)->dh, rx_ = kj_ * (g)->dw;           \
+      float *src = plane_at((g), (planes), ry_ % (g)->sh, rx_ % (g)->sw) + ry_ / (g)->sh * (g)->qw + \
+                   rx_ / (g)->sw;                                                               \
+      __VA_ARGS__;                                                                              \
+    }
 
-void lt_conv_geom_init(lt_conv_geom *g) {
-  const int64_t pitch = g->ow + (g->kw - 1) * g->dw / g->sw;
-  const bool pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-  g->phased = !pointwise && 2 * pitch <= 3 * g->ow; /* at most half as many wasted columns */
-  g->pitch = g->phased ? pitch : g->ow;
-  g->qh = g->oh + (g->kh - 1) * g->dh / g->sh + 1; /* + 1: a tap's run may end one row lower */
-  g->row_phases = phase_mask(g->kh, g->dh, g->sh);
-  g->col_phases = phase_mask(g->kw, g->dw, g->sw);
-  g->pair = g->sw == 2 && g->col_phases == 3;
-  g->pair_lo = g->pair_hi = 0;
-  if (g->pair) {
-    int64_t lo1, hi1;
-    valid_range(-g->pw, 2, g->w, g->pitch, &g->pair_lo, &g->pair_hi);
-    valid_range(1 - g->pw, 2, g->w, g->pitch, &lo1, &hi1);
-    if (lo1 > g->pair_lo) g->pair_lo = lo1;
-    if (hi1 < g->pair_hi) g->pair_hi = hi1;
-    if (g->pair_hi < g->pair_lo) g->pair_hi = g->pair_lo;
-  }
-}
+/* Pairs go through the steps in groups small enough that a group's planes
+ * and windows stay in L1, and large enough that a step reads what the step
+ * before wrote for other pairs in between, not just now (see im2col.h). */
+static int64_t group_pairs(const lt_conv_geom *g) { return max64(1, GROUP_FLOATS / pair_floats(g)); }
 
-/* ==================== plain layout ==================== */
+/* ==================== im2col ==================== */
 
-static void im2col_plain(const lt_conv_geom *g, const float *img, int64_t m, float *col, int64_t ld) {
-  const int64_t lp = lt_conv_lp(g), hw = g->h * g->w, pairs = m * g->c;
-#pragma omp parallel for schedule(static) if (pairs * g->kh * g->kw * lp > PAR_MIN)
-  for (int64_t q = 0; q < pairs; q++) {
-    const int64_t i = q / g->c, ci = q % g->c;
-    for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++) {
-        float *dst = col + ((ci * g->kh + ki) * g->kw + kj) * ld + i * lp;
-        const int64_t x0 = kj * g->dw - g->pw;
-        int64_t lo, hi;
-        valid_range(x0, g->sw, g->w, g->ow, &lo, &hi);
-        for (int64_t y = 0; y < g->oh; y++) {
-          const int64_t iy = y * g->sh - g->ph + ki * g->dh;
-          if (iy < 0 || iy >= g->h) memset(dst + y * g->ow, 0, (size_t)g->ow * sizeof *dst);
-          else padded_row(dst + y * g->ow, img + q * hw + iy * g->w, x0, g->sw, lo, hi, g->ow);
-        }
-      }
-  }
-}
-
-static void col2im_plain(const lt_conv_geom *g, const float *col, int64_t m, float *img, const float *init) {
-  const int64_t lp = lt_conv_lp(g), ld = m * lp, hw = g->h * g->w, pairs = m * g->c;
-#pragma omp parallel for schedule(static) if (pairs * g->kh * g->kw * lp > PAR_MIN)
-  for (int64_t q = 0; q < pairs; q++) {
-    const int64_t i = q / g->c, ci = q % g->c;
-    float *dst = img + q * hw;
-    const float v = init ? init[ci] : 0.0f;
-    for (int64_t k = 0; k < hw; k++) dst[k] = v;
-    for (int64_t ki = 0; ki < g->kh; ki++)
-      for (int64_t kj = 0; kj < g->kw; kj++) {
-        const float *src = col + ((ci * g->kh + ki) * g->kw + kj) * ld + i * lp;
-        const int64_t x0 = kj * g->dw - g->pw;
-        int64_t lo, hi;
-        valid_range(x0, g->sw, g->w, g->ow, &lo, &hi);
-        for (int64_t y = 0; y < g->oh; y++) {
-          const int64_t iy = y * g->sh - g->ph + ki * g->dh;
-          if (iy >= 0 && iy < g->h)
-            scatter_add_row(dst + (iy * g->w + lo * g->sw + x0), src + y * g->ow + lo, hi - lo, g->sw);
-        }
-      }
-  }
-}
-
-/* ==================== phased layout ==================== */
-
-/* Phase plane (a, b) holds padded[i sh + a][j sw + b] for i < qh, j < pitch,
- * where padded is the image with ph, pw rows and columns of zeros around. */
-static float *phase_plane(const lt_conv_geom *g, float *planes, int64_t a, int64_t b) {
-  return planes + (a * g->sw + b) * phase_plane_floats(g);
-}
-
-/* e[j] = r[2 j + x0], o[j] = r[2 j + 1 + x0] for j < n, zero where the source
- * is outside [0, w): both column phases of a row for stride 2 in one pass.
- * [lo, hi) is where both sources are inside (from valid_range). */
-static void split_row2(float *restrict e, float *restrict o, const float *restrict r, int64_t x0, int64_t w,
-                       int64_t lo, int64_t hi, int64_t n) {
-  for (int64_t j = 0; j < lo; j++) {
-    const int64_t ix = 2 * j + x0;
-    e[j] = ix >= 0 && ix < w ? r[ix] : 0;
-    o[j] = ix + 1 >= 0 && ix + 1 < w ? r[ix + 1] : 0;
-  }
-  const float *rr = r + (2 * lo + x0);
-  for (int64_t j = 0; j < hi - lo; j++) {
-    e[lo + j] = rr[2 * j];
-    o[lo + j] = rr[2 * j + 1];
-  }
-  for (int64_t j = hi; j < n; j++) {
-    const int64_t ix = 2 * j + x0;
-    e[j] = ix >= 0 && ix < w ? r[ix] : 0;
-    o[j] = ix + 1 >= 0 && ix + 1 < w ? r[ix + 1] : 0;
-  }
-}
-
-static void split_phases(const lt_conv_geom *g, const float *src, float *planes) {
-  for (int64_t a = 0; a < g->sh; a++) {
-    if (!row_used(g, a)) continue;
-    if (g->pair) {
-      float *e = phase_plane(g, planes, a, 0), *o = phase_plane(g, planes, a, 1);
-      for (int64_t i = 0; i < g->qh; i++) {
-        const int64_t iy = i * g->sh + a - g->ph;
-        if (iy < 0 || iy >= g->h) {
-          memset(e + i * g->pitch, 0, (size_t)g->pitch * sizeof *e);
-          memset(o + i * g->pitch, 0, (size_t)g->pitch * sizeof *o);
-        } else {
-          split_row2(e + i * g->pitch, o + i * g->pitch, src + iy * g->w, -g->pw, g->w, g->pair_lo, g->pair_hi,
-                     g->pitch);
-        }
-      }
+/* Step 1: the padded window of one image channel (h x w at src): pixel
+ * (py, px) = src (py - ph, px - pw) inside the image, else 0. */
+LT_EW_CLONES static void pad_window(const lt_conv_geom *g, const float *src, float *pair) {
+  const int64_t xh = win_rows(g), xw = win_cols(g);
+  const int64_t c0 = min64(g->pw, xw), c1 = min64(g->pw + g->w, xw); /* window columns from the image */
+  for (int64_t py = 0; py < xh; py++) {
+    float *d = window_row(g, pair, py);
+    const int64_t iy = py - g->ph;
+    if (iy < 0 || iy >= g->h) {
+      fill_row(d, 0.0f, xw);
       continue;
     }
-    for (int64_t b = 0; b < g->sw; b++) {
-      if (!col_used(g, b)) continue;
-      float *p = phase_plane(g, planes, a, b);
-      int64_t lo, hi;
-      valid_range(b - g->pw, g->sw, g->w, g->pitch, &lo, &hi);
-      for (int64_t i = 0; i < g->qh; i++) {
-        const int64_t iy = i * g->sh + a - g->ph;
-        if (iy < 0 || iy >= g->h) memset(p + i * g->pitch, 0, (size_t)g->pitch * sizeof *p);
-        else padded_row(p + i * g->pitch, src + iy * g->w, b - g->pw, g->sw, lo, hi, g->pitch);
-      }
-    }
+    fill_row(d, 0.0f, c0);
+    if (c1 > c0) copy_row(d + c0, src + iy * g->w + (c0 - g->pw), c1 - c0);
+    fill_row(d + c1, 0.0f, xw - c1);
   }
 }
 
-/* Calls body(t, plane, start) for each tap t = ki kw + kj, which reads its
- * oh x pitch values from phase plane `plane` from offset `start` on. */
-#define FOR_EACH_TAP(g, body)                                                   \
-  do {                                                                          \
-    int64_t a_ = 0, r_ = 0;                                                     \
-    for (int64_t ki_ = 0; ki_ < (g)->kh; ki_++, next_tap(&a_, &r_, (g)->dh, (g)->sh)) { \
-      int64_t b_ = 0, c_ = 0;                                                   \
-      for (int64_t kj_ = 0; kj_ < (g)->kw; kj_++, next_tap(&b_, &c_, (g)->dw, (g)->sw)) { \
-        const int64_t t = ki_ * (g)->kw + kj_, plane = a_ * (g)->sw + b_;       \
-        const int64_t start = r_ * (g)->pitch + c_;                             \
-        body;                                                                   \
-      }                                                                         \
-    }                                                                           \
-  } while (0)
-
-/* memcpy pays off from a few dozen floats on; shorter runs copy inline. */
-static inline void copy_run(float *restrict d, const float *restrict s, int64_t n) {
-  if (n >= 32) {
-    memcpy(d, s, (size_t)n * sizeof *d);
-    return;
-  }
-  for (int64_t k = 0; k < n; k++) d[k] = s[k];
-}
-
-static void im2col_phased(const lt_conv_geom *g, const float *img, int64_t m, float *col, int64_t ld,
-                          float *work) {
-  const int64_t lp = lt_conv_lp(g), hw = g->h * g->w, pairs = m * g->c;
-  const int64_t slice = g->sh * g->sw * phase_plane_floats(g);
-#pragma omp parallel for schedule(static) if (pairs * g->kh * g->kw * lp > PAR_MIN)
-  for (int64_t q = 0; q < pairs; q++) {
-    const int64_t i = q / g->c, ci = q % g->c;
-    float *planes = work + omp_get_thread_num() * slice;
-    split_phases(g, img + q * hw, planes);
-    FOR_EACH_TAP(g, copy_run(col + (ci * g->kh * g->kw + t) * ld + i * lp,
-                             planes + plane * phase_plane_floats(g) + start, lp));
-  }
-}
-
-/* r[2 j + x0] = v + e[j], r[2 j + 1 + x0] = v + o[j] for j < n where inside
- * [0, w), and r = v where no j reaches: split_row2 backwards. */
-static void merge_row2(float *restrict r, const float *restrict e, const float *restrict o, int64_t x0, int64_t w,
-                       int64_t lo, int64_t hi, int64_t n, float v) {
-  for (int64_t ix = 0; ix < x0 && ix < w; ix++) r[ix] = v;
-  for (int64_t j = 0; j < lo; j++) {
-    const int64_t ix = 2 * j + x0;
-    if (ix >= 0 && ix < w) r[ix] = v + e[j];
-    if (ix + 1 >= 0 && ix + 1 < w) r[ix + 1] = v + o[j];
-  }
-  float *rr = r + (2 * lo + x0);
-  for (int64_t j = 0; j < hi - lo; j++) {
-    rr[2 * j] = v + e[lo + j];
-    rr[2 * j + 1] = v + o[lo + j];
-  }
-  for (int64_t j = hi; j < n; j++) {
-    const int64_t ix = 2 * j + x0;
-    if (ix >= 0 && ix < w) r[ix] = v + e[j];
-    if (ix + 1 >= 0 && ix + 1 < w) r[ix + 1] = v + o[j];
-  }
-  for (int64_t ix = 2 * n + x0 > 0 ? 2 * n + x0 : 0; ix < w; ix++) r[ix] = v;
-}
-
-/* img rows from the phase planes: pixel (iy, ix) is padded (iy + ph, ix + pw);
- * pixels that no tap reads get v alone. */
-static void merge_phases(const lt_conv_geom *g, float *planes, float *dst, float v) {
-  int64_t a = g->ph % g->sh, i = g->ph / g->sh; /* the phase row of image row 0 */
-  for (int64_t iy = 0; iy < g->h; iy++, next_tap(&a, &i, 1, g->sh)) {
-    float *d = dst + iy * g->w;
-    if (i >= g->qh || !row_used(g, a)) {
-      for (int64_t x = 0; x < g->w; x++) d[x] = v;
+/* Step 2 (column stride > 1): each window row into its column phases;
+ * rows and columns of phases no tap reads are skipped. */
+LT_EW_CLONES static void split_window(const lt_conv_geom *g, float *pair) {
+  const int64_t qw = g->qw, sw = g->sw;
+  for (int64_t py = 0; py < win_rows(g); py++) {
+    const int64_t a = py % g->sh, i = py / g->sh;
+    if (!phase_read(a, g->kh, g->dh, g->sh)) continue;
+    const float *r = window_row(g, pair, py);
+    if (sw == 2) {
+      deinterleave_row(plane_at(g, pair, a, 0) + i * qw, plane_at(g, pair, a, 1) + i * qw, r, qw);
       continue;
     }
-    if (g->pair) {
-      merge_row2(d, phase_plane(g, planes, a, 0) + i * g->pitch, phase_plane(g, planes, a, 1) + i * g->pitch,
-                 -g->pw, g->w, g->pair_lo, g->pair_hi, g->pitch, v);
-      continue;
-    }
-    for (int64_t x = 0; x < g->w; x++) d[x] = v;
-    for (int64_t b = 0; b < g->sw; b++) {
-      if (!col_used(g, b)) continue;
-      int64_t jl, jh; /* plane columns j whose pixel j sw + b - pw is in the image */
-      valid_range(b - g->pw, g->sw, g->w, g->pitch, &jl, &jh);
-      scatter_add_row(d + (jl * g->sw + b - g->pw), phase_plane(g, planes, a, b) + i * g->pitch + jl, jh - jl, g->sw);
+    for (int64_t b = 0; b < sw; b++) {
+      if (!phase_read(b, g->kw, g->dw, sw)) continue;
+      float *p = plane_at(g, pair, a, b) + i * qw;
+      for (int64_t x = 0; x < qw; x++) p[x] = r[x * sw + b];
     }
   }
 }
 
-static inline void add_run(float *restrict d, const float *restrict s, int64_t n) {
-  for (int64_t k = 0; k < n; k++) d[k] += s[k];
+/* Step 3: the taps' columns of one pair (col points at its first column of
+ * row (ci, 0, 0); rows ld apart). */
+LT_EW_CLONES static void taps_to_columns(const lt_conv_geom *g, float *pair, float *col, int64_t ld) {
+  FOR_EACH_TAP(g, pair, {
+    float *d = col + t * ld;
+    if (g->pitch == g->qw) copy_row(d, src, g->oh * g->qw);
+    else
+      for (int64_t y = 0; y < g->oh; y++) copy_row(d + y * g->ow, src + y * g->qw, g->ow);
+  });
 }
-
-static void col2im_phased(const lt_conv_geom *g, const float *col, int64_t m, float *img, const float *init,
-                          float *work) {
-  const int64_t lp = lt_conv_lp(g), ld = m * lp, hw = g->h * g->w, pairs = m * g->c;
-  const int64_t slice = g->sh * g->sw * phase_plane_floats(g);
-#pragma omp parallel for schedule(static) if (pairs * g->kh * g->kw * lp > PAR_MIN)
-  for (int64_t q = 0; q < pairs; q++) {
-    const int64_t i = q / g->c, ci = q % g->c;
-    float *planes = work + omp_get_thread_num() * slice;
-    memset(planes, 0, (size_t)slice * sizeof *planes);
-    FOR_EACH_TAP(g, add_run(planes + plane * phase_plane_floats(g) + start,
-                            col + (ci * g->kh * g->kw + t) * ld + i * lp, lp));
-    merge_phases(g, planes, img + q * hw, init ? init[ci] : 0.0f);
-  }
-}
-
-/* ==================== entry points ==================== */
 
 void lt_im2col(const lt_conv_geom *g, const float *img, int64_t m, float *col, int64_t ld, float *work) {
-  if (g->phased) im2col_phased(g, img, m, col, ld, work);
-  else im2col_plain(g, img, m, col, ld);
+  const int64_t pairs = m * g->c, hw = g->h * g->w, pf = pair_floats(g), lp = lt_conv_lp(g), kk = g->kh * g->kw;
+  const int64_t gp = group_pairs(g), groups = (pairs + gp - 1) / gp;
+  const bool par = run_parallel(pairs * kk * lp);
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t gr = 0; gr < groups; gr++) {
+    const int64_t q0 = gr * gp, q1 = min64(q0 + gp, pairs);
+    for (int64_t q = q0; q < q1; q++) pad_window(g, img + q * hw, work + q * pf);
+    if (split_cols(g))
+      for (int64_t q = q0; q < q1; q++) split_window(g, work + q * pf);
+    for (int64_t q = q0; q < q1; q++) {
+      const int64_t i = q / g->c, ci = q % g->c;
+      taps_to_columns(g, work + q * pf, col + ci * kk * ld + i * lp, ld);
+    }
+  }
 }
 
-void lt_col2im(const lt_conv_geom *g, const float *col, int64_t m, float *img, const float *init, float *work) {
-  if (g->phased) col2im_phased(g, col, m, img, init, work);
-  else col2im_plain(g, col, m, img, init);
+/* ==================== col2im ==================== */
+
+/* Step 3 backwards for one tap of one pair: its columns added into its plane. */
+LT_EW_CLONES static void column_to_plane(const lt_conv_geom *g, const float *col, float *src) {
+  if (g->pitch == g->qw) add_row(src, col, g->oh * g->qw);
+  else
+    for (int64_t y = 0; y < g->oh; y++) add_row(src + y * g->qw, col + y * g->ow, g->ow);
+}
+
+/* Step 2 backwards: the window rows interleaved from the column phases
+ * (zero in rows of phases no tap reads). */
+LT_EW_CLONES static void merge_window(const lt_conv_geom *g, float *pair) {
+  const int64_t qw = g->qw, sw = g->sw;
+  for (int64_t py = 0; py < win_rows(g); py++) {
+    const int64_t a = py % g->sh, i = py / g->sh;
+    float *r = window_row(g, pair, py);
+    if (sw == 2) {
+      interleave_row(r, plane_at(g, pair, a, 0) + i * qw, plane_at(g, pair, a, 1) + i * qw, qw);
+      continue;
+    }
+    for (int64_t b = 0; b < sw; b++) {
+      const float *p = plane_at(g, pair, a, b) + i * qw;
+      for (int64_t x = 0; x < qw; x++) r[x * sw + b] = p[x];
+    }
+  }
+}
+
+/* Step 1 backwards: the image channel (h x w at dst) = v + its pixels of
+ * the window; pixels outside the window (read by no tap) get v alone. */
+LT_EW_CLONES static void crop_window(const lt_conv_geom *g, float *pair, float *dst, float v) {
+  const int64_t inside = max64(0, min64(g->w, win_cols(g) - g->pw)); /* image columns in the window */
+  for (int64_t iy = 0; iy < g->h; iy++) {
+    float *d = dst + iy * g->w;
+    const int64_t py = iy + g->ph;
+    if (py >= win_rows(g)) {
+      fill_row(d, v, g->w);
+      continue;
+    }
+    if (inside > 0) copy_add_row(d, window_row(g, pair, py) + g->pw, v, inside);
+    fill_row(d + inside, v, g->w - inside);
+  }
+}
+
+/* Within a group the taps go one after another over all its pairs: two
+ * taps of one pair add into overlapping places, and running them back to
+ * back would read blocks whose stores are still in flight. Rows of phases
+ * no tap reads stay zero from the start. */
+void lt_col2im(const lt_conv_geom *g, const float *col, int64_t m, int64_t ld, float *img, const float *init,
+               float *work) {
+  const int64_t pairs = m * g->c, hw = g->h * g->w, pf = pair_floats(g), lp = lt_conv_lp(g), kk = g->kh * g->kw;
+  const int64_t gp = group_pairs(g), groups = (pairs + gp - 1) / gp, planes = win_rows(g) * win_cols(g);
+  const bool par = run_parallel(pairs * kk * lp);
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t gr = 0; gr < groups; gr++) {
+    const int64_t q0 = gr * gp, q1 = min64(q0 + gp, pairs);
+    for (int64_t q = q0; q < q1; q++) fill_row(work + q * pf, 0.0f, planes);
+    FOR_EACH_TAP(g, work, {
+      for (int64_t q = q0; q < q1; q++) {
+        const int64_t i = q / g->c, ci = q % g->c;
+        column_to_plane(g, col + (ci * kk + t) * ld + i * lp, src + q * pf);
+      }
+    });
+    if (split_cols(g))
+      for (int64_t q = q0; q < q1; q++) merge_window(g, work + q * pf);
+    for (int64_t q = q0; q < q1; q++) crop_window(g, work + q * pf, img + q * hw, init ? init[q % g->c] : 0.0f);
+  }
+}
+
+/* ==================== the other side ==================== */
+
+/* One plane of the other side (oh x ow) into the column layout (oh x
+ * pitch), zero in the unused columns. */
+LT_EW_CLONES static void gather_plane(const lt_conv_geom *g, const float *s, float *d) {
+  if (g->pitch == g->ow) {
+    copy_row(d, s, g->oh * g->ow);
+    return;
+  }
+  for (int64_t y = 0; y < g->oh; y++) {
+    copy_row(d + y * g->pitch, s + y * g->ow, g->ow);
+    fill_row(d + y * g->pitch + g->ow, 0.0f, g->pitch - g->ow);
+  }
+}
+
+/* One plane back (oh x pitch to oh x ow), plus v. */
+LT_EW_CLONES static void scatter_plane(const lt_conv_geom *g, const float *s, float v, float *d) {
+  if (g->pitch == g->ow) {
+    copy_add_row(d, s, v, g->oh * g->ow);
+    return;
+  }
+  for (int64_t y = 0; y < g->oh; y++) copy_add_row(d + y * g->ow, s + y * g->pitch, v, g->ow);
 }
 
 void lt_conv_gather(const lt_conv_geom *g, const float *src, int64_t m, int64_t c, float *dst) {
   const int64_t lp = lt_conv_lp(g), l = g->oh * g->ow, pairs = m * c;
-#pragma omp parallel for schedule(static) if (pairs * lp > PAR_MIN)
-  for (int64_t q = 0; q < pairs; q++) {
-    const int64_t i = q / c, ci = q % c;
-    float *d = dst + (ci * m + i) * lp;
-    const float *s = src + q * l;
-    if (g->pitch == g->ow) {
-      memcpy(d, s, (size_t)l * sizeof *d);
-      continue;
-    }
-    for (int64_t y = 0; y < g->oh; y++) {
-      float *dr = d + y * g->pitch;
-      const float *sr = s + y * g->ow;
-      for (int64_t x = 0; x < g->ow; x++) dr[x] = sr[x];
-      for (int64_t x = g->ow; x < g->pitch; x++) dr[x] = 0;
-    }
-  }
+  const bool par = run_parallel(pairs * lp);
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t q = 0; q < pairs; q++) gather_plane(g, src + q * l, dst + (q % c * m + q / c) * lp);
 }
 
 void lt_conv_scatter(const lt_conv_geom *g, const float *src, int64_t m, int64_t c, const float *bias, float *dst) {
   const int64_t lp = lt_conv_lp(g), l = g->oh * g->ow, pairs = m * c;
-#pragma omp parallel for schedule(static) if (pairs * l > PAR_MIN)
-  for (int64_t q = 0; q < pairs; q++) {
-    const int64_t i = q / c, ci = q % c;
-    const float *s = src + (ci * m + i) * lp;
-    float *d = dst + q * l;
-    const float v = bias ? bias[ci] : 0.0f;
-    if (g->pitch == g->ow) {
-      for (int64_t k = 0; k < l; k++) d[k] = s[k] + v;
-      continue;
-    }
-    for (int64_t y = 0; y < g->oh; y++)
-      for (int64_t x = 0; x < g->ow; x++) d[y * g->ow + x] = s[y * g->pitch + x] + v;
-  }
+  const bool par = run_parallel(pairs * l);
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t q = 0; q < pairs; q++)
+    scatter_plane(g, src + (q % c * m + q / c) * lp, bias ? bias[q % c] : 0.0f, dst + q * l);
 }

@@ -8,6 +8,7 @@
 #include "ops/linear.h"
 #include "autograd/graph.h"
 #include "core/lt_alloc.h"
+#include "core/lt_profile.h"
 
 #include <cblas.h>
 #include <limits.h>
@@ -172,6 +173,7 @@ static const lt_op OP_LINEAR = {"linear", linear_backward};
 /* y = x w^T + b: y's rows start as b, then one sgemm adds x w^T (beta = 1).
  * Shapes: see linear.h. PyTorch: F.linear */
 lt_status lt_linear(lt_tensor **out, lt_tensor *x, lt_tensor *w, lt_tensor *b) {
+  LT_PROFILE_OP(OP_LINEAR.name);
   lt_status st = check(x, w, b);
   if (st != LT_OK) return st;
   bmat X, Wt;

@@ -9,6 +9,7 @@
 #include "ops/activation.h"
 #include "ops/elementwise_iter.h"
 #include "autograd/graph.h"
+#include "core/lt_profile.h"
 
 #include <math.h>
 
@@ -147,6 +148,7 @@ static const lt_op OP_BCE_LOGITS = {"bce_with_logits", elementwise_backward};
 
 static lt_status elementwise_loss(lt_tensor **out, const lt_op *op, int kind, lt_tensor *p, lt_tensor *t,
                                   lt_reduction r) {
+  LT_PROFILE_OP(op->name);
   const loss_kind *K = &KINDS[kind];
   char sp[LT_SHAPE_STR], st_[LT_SHAPE_STR];
   if (!lt_same_shape(p, t))
@@ -277,6 +279,7 @@ static const lt_op OP_CROSS_ENTROPY = {"cross_entropy", cross_entropy_backward};
 
 /* Shapes: see loss.h. PyTorch: F.cross_entropy */
 lt_status lt_cross_entropy_loss(lt_tensor **out, lt_tensor *x, lt_tensor *t, lt_reduction r, int base) {
+  LT_PROFILE_OP(OP_CROSS_ENTROPY.name);
   int64_t N, C;
   lt_tensor *tc;
   lt_status st = check_classes("cross_entropy", x, t, r, base, &N, &C, &tc);
@@ -319,6 +322,7 @@ static const lt_op OP_NLL = {"nll", nll_backward};
 
 /* Shapes: see loss.h. PyTorch: F.nll_loss */
 lt_status lt_nll_loss(lt_tensor **out, lt_tensor *x, lt_tensor *t, lt_reduction r, int base) {
+  LT_PROFILE_OP(OP_NLL.name);
   int64_t N, C;
   lt_tensor *tc;
   lt_status st = check_classes("nll", x, t, r, base, &N, &C, &tc);

@@ -17,6 +17,7 @@
 #include "ops/norm.h"
 #include "autograd/graph.h"
 #include "core/lt_alloc.h"
+#include "core/lt_profile.h"
 #include "ops/elementwise_iter.h" /* LT_EW_CLONES: an AVX2 clone of each kernel */
 #include "ops/view.h"
 
@@ -279,6 +280,7 @@ static void update_running(lt_tensor *r, const double *stat, double scale, doubl
 /* Shapes and modes: see norm.h. PyTorch: F.batch_norm */
 lt_status lt_batch_norm(lt_tensor **out, lt_tensor *x, lt_tensor *rm, lt_tensor *rv, lt_tensor *w, lt_tensor *b,
                         bool training, double momentum, double eps) {
+  LT_PROFILE_OP(OP_BATCH_NORM.name);
   lt_status st = check(x, rm, rv, w, b, training);
   if (st != LT_OK) return st;
   geom G = {x->shape[0], x->shape[1], 0};

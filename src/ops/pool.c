@@ -4,6 +4,7 @@
  * also how OpenMP splits them: planes never share output elements. */
 #include "ops/pool.h"
 #include "autograd/graph.h"
+#include "core/lt_profile.h"
 #include "ops/view.h"
 
 #include <math.h>
@@ -128,6 +129,7 @@ static lt_status check_pool(const lt_tensor *x, const int64_t *k, const int64_t 
 }
 
 lt_status lt_max_pool2d(lt_tensor **out, lt_tensor *x, const int64_t k[2], const int64_t s[2], const int64_t p[2]) {
+  LT_PROFILE_OP(OP_MAX_POOL2D.name);
   lt_status st = check_rank("max_pool2d", x);
   if (st == LT_OK) st = check_pool(x, k, s, p);
   if (st != LT_OK) return st;
@@ -208,6 +210,7 @@ static lt_status upsample3(lt_tensor **out, lt_tensor *x, const int64_t *scale, 
 }
 
 lt_status lt_upsample_nearest2d(lt_tensor **out, lt_tensor *x, const int64_t scale[2]) {
+  LT_PROFILE_OP(OP_UPSAMPLE_NEAREST2D.name);
   char s1[48];
   lt_status st = check_rank("upsample_nearest2d", x);
   if (st != LT_OK) return st;

@@ -7,6 +7,7 @@
 #include "ops/elementwise.h"
 #include "ops/elementwise_iter.h"
 #include "autograd/graph.h"
+#include "core/lt_profile.h"
 
 #include <math.h>
 #include <string.h>
@@ -149,6 +150,7 @@ enum { SAVE_NONE, SAVE_INPUT, SAVE_OUTPUT };
 /* y = f(a), recorded with `op` and one saved tensor (a or y) or none. */
 static lt_status unary(lt_tensor **out, lt_tensor *a, lt_row_fn f, int heavy, const lt_op *op, int save,
                        const float *p, lt_node **node) {
+  LT_PROFILE_OP(op->name);
   lt_tensor *y = lt_ew_new(a->ndim, a->shape, f, 1, &a, p, heavy);
   if (!y) return LT_ERR_MEMORY;
   lt_tensor *saved = save == SAVE_OUTPUT ? y : a;

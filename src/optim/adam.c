@@ -95,6 +95,7 @@ static const char *const adam_options[] = {"lr", "betas", "eps", "weight_decay",
 
 const lt_optim_kind lt_optim_adam = {
   .name = "Adam",
+  .step_name = "Adam.step",
   .slot_names = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
   .options = adam_options,
   .defaults = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0},
@@ -104,6 +105,7 @@ const lt_optim_kind lt_optim_adam = {
 
 const lt_optim_kind lt_optim_adamw = {
   .name = "AdamW",
+  .step_name = "AdamW.step",
   .slot_names = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"},
   .options = adam_options,
   .defaults = {.lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 1e-2},

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "autograd/graph.h"
+#include "core/lt_profile.h"
 
 /* ==================== the chunked loop ==================== */
 
@@ -180,6 +181,7 @@ static lt_status update_one(lt_optim *o, int i) {
 }
 
 lt_status lt_optim_step(lt_optim *o) {
+  LT_PROFILE_OP(o->kind->step_name);
   lt_status st = prepare(o);
   for (int i = 0; i < o->n_params && st == LT_OK; i++)
     if (takes_step(o->params[i])) st = update_one(o, i);

@@ -50,6 +50,7 @@ typedef void (*lt_optim_update_fn)(const lt_optim_config *c, int64_t step, int64
 
 typedef struct lt_optim_kind {
   const char *name;                              /* "Adam": names errors and checkpoints */
+  const char *step_name;                         /* "Adam.step": its row in the profiler */
   const char *slot_names[LT_OPTIM_SLOTS];        /* PyTorch's state names; NULL past the last */
   const char *const *options;                    /* option names it accepts, NULL-terminated */
   lt_optim_config defaults;

@@ -85,6 +85,7 @@ static const char *const rms_options[] = {"lr", "alpha", "eps", "weight_decay", 
 
 const lt_optim_kind lt_optim_rmsprop = {
   .name = "RMSprop",
+  .step_name = "RMSprop.step",
   .slot_names = {"square_avg", "momentum_buffer", "grad_avg"},
   .options = rms_options,
   .defaults = {.lr = 0.01, .alpha = 0.99, .eps = 1e-8, .momentum = 0, .weight_decay = 0},

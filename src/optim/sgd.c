@@ -57,6 +57,7 @@ static const char *const sgd_options[] = {"lr", "momentum", "dampening", "nester
 
 const lt_optim_kind lt_optim_sgd = {
   .name = "SGD",
+  .step_name = "SGD.step",
   .slot_names = {"momentum_buffer"},
   .options = sgd_options,
   .defaults = {.lr = 0, .momentum = 0, .dampening = 0, .weight_decay = 0},

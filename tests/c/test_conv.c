@@ -11,6 +11,7 @@
 #include "ops/im2col.h"
 #include "ops/pool.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,42 +192,58 @@ TEST(conv_transpose2d_vs_naive) {
   }
 }
 
-/* <im2col(x), c> = <x, col2im(c)>, and im2col's entries, in both layouts. */
-TEST(im2col_adjoint_both_layouts) {
-  const int64_t m = 3;
-  lt_conv_geom base = {.n = m, .c = 2, .h = 9, .w = 8, .co = 1, .kh = 3, .kw = 2, .sh = 2, .sw = 3,
-                       .ph = 1, .pw = 2, .dh = 2, .dw = 1};
-  base.oh = (base.h + 2 * base.ph - base.dh * (base.kh - 1) - 1) / base.sh + 1;
-  base.ow = (base.w + 2 * base.pw - base.dw * (base.kw - 1) - 1) / base.sw + 1;
-  for (int phased = 0; phased < 2; phased++) {
-    lt_conv_geom g = base;
-    lt_conv_geom_init(&g);
-    if (!phased) g.phased = false, g.pitch = g.ow;
-    CHECK(g.phased == (phased == 1));
-    const int64_t K = lt_conv_k(&g), lp = lt_conv_lp(&g), nimg = m * lt_conv_plane(&g), ncol = K * m * lp;
-    float *img = malloc(nimg * 4), *col = malloc(ncol * 4), *c = malloc(ncol * 4), *back = malloc(nimg * 4);
-    float *work = malloc((lt_im2col_work_floats(&g) + 1) * 4);
-    for (int64_t k = 0; k < nimg; k++) img[k] = (float)((k * 37) % 11) - 5;
-    for (int64_t k = 0; k < ncol; k++) c[k] = (k % lp) % g.pitch < g.ow ? (float)((k * 13) % 7) - 3 : 0;
-    lt_im2col(&g, img, m, col, m * lp, work);
-    bool entries_ok = true;
-    for (int64_t r = 0; r < K; r++)
-      for (int64_t i = 0; i < m; i++)
-        for (int64_t y = 0; y < g.oh; y++)
-          for (int64_t x = 0; x < g.ow; x++) {
-            int64_t ci = r / (g.kh * g.kw), ki = r / g.kw % g.kh, kj = r % g.kw;
-            int64_t iy = y * g.sh - g.ph + ki * g.dh, ix = x * g.sw - g.pw + kj * g.dw;
-            float want = iy < 0 || iy >= g.h || ix < 0 || ix >= g.w ? 0 : img[((i * g.c + ci) * g.h + iy) * g.w + ix];
-            if (col[r * m * lp + i * lp + y * g.pitch + x] != want) entries_ok = false;
-          }
-    CHECK(entries_ok);
-    lt_col2im(&g, c, m, back, NULL, work);
-    double lhs = 0, rhs = 0;
-    for (int64_t k = 0; k < ncol; k++) lhs += (double)col[k] * c[k];
-    for (int64_t k = 0; k < nimg; k++) rhs += (double)img[k] * back[k];
-    CHECK_CLOSE(lhs, rhs, 1e-6 * (1 + fabs(rhs)));
-    free(img), free(col), free(c), free(back), free(work);
-  }
+/* im2col's entries against their definition, and <im2col(x), c> =
+ * <x, col2im(c)>, over strides (1, 2 and 3, different per axis),
+ * dilations, paddings wider than the kernel reaches, both column layouts
+ * (pitch qw and ow), rows ld > m lp apart. */
+static void check_im2col(lt_conv_geom g, const char *what) {
+  const int64_t m = g.n;
+  g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+  g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+  lt_conv_geom_init(&g);
+  const int64_t K = lt_conv_k(&g), l = lt_conv_lp(&g), ld = m * l + 5, nimg = m * lt_conv_plane(&g), ncol = K * ld;
+  float *img = malloc(nimg * 4), *col = malloc(ncol * 4), *c = malloc(ncol * 4), *back = malloc(nimg * 4);
+  float *work = malloc((lt_im2col_work_floats(&g, m) + 1) * 4), init[8] = {0.5f, -1, 2, 0, 0, 0, 0, 0};
+  for (int64_t k = 0; k < nimg; k++) img[k] = (float)((k * 37) % 11) - 5;
+  for (int64_t k = 0; k < ncol; k++) c[k] = (k % ld) % g.pitch < g.ow ? (float)((k * 13) % 7) - 3 : 0; /* zero in unused columns */
+  lt_im2col(&g, img, m, col, ld, work);
+  bool entries_ok = true;
+  for (int64_t r = 0; r < K; r++)
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t y = 0; y < g.oh; y++)
+        for (int64_t x = 0; x < g.ow; x++) {
+          int64_t ci = r / (g.kh * g.kw), ki = r / g.kw % g.kh, kj = r % g.kw;
+          int64_t iy = y * g.sh - g.ph + ki * g.dh, ix = x * g.sw - g.pw + kj * g.dw;
+          float want = iy < 0 || iy >= g.h || ix < 0 || ix >= g.w ? 0 : img[((i * g.c + ci) * g.h + iy) * g.w + ix];
+          if (col[r * ld + i * l + y * g.pitch + x] != want) entries_ok = false;
+        }
+  if (!entries_ok) fprintf(stderr, "  %s: im2col entries differ\n", what);
+  CHECK(entries_ok);
+  lt_col2im(&g, c, m, ld, back, init, work);
+  double lhs = 0, rhs = 0;
+  for (int64_t r = 0; r < K; r++)
+    for (int64_t k = 0; k < m * l; k++) lhs += (double)col[r * ld + k] * c[r * ld + k];
+  for (int64_t k = 0; k < nimg; k++) rhs += (double)img[k] * (back[k] - init[k / (g.h * g.w) % g.c]);
+  if (!(fabs(lhs - rhs) <= 1e-6 * (1 + fabs(rhs)))) fprintf(stderr, "  %s: not adjoint\n", what);
+  CHECK_CLOSE(lhs, rhs, 1e-6 * (1 + fabs(rhs)));
+  free(img), free(col), free(c), free(back), free(work);
+}
+
+static lt_conv_geom geo(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
+  return (lt_conv_geom){.n = n, .c = c, .h = h, .w = w, .co = 1, .kh = kh, .kw = kw, .sh = sh, .sw = sw,
+                        .ph = ph, .pw = pw, .dh = dh, .dw = dw};
+}
+
+TEST(im2col_entries_and_adjoint) {
+  /* n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw */
+  check_im2col(geo(3, 2, 9, 8, 3, 2, 2, 3, 1, 2, 2, 1), "strides 2x3, dilation 2x1");
+  check_im2col(geo(2, 3, 14, 14, 3, 3, 2, 2, 1, 1, 1, 1), "3x3 stride 2 padding 1");
+  check_im2col(geo(2, 3, 7, 7, 3, 3, 2, 2, 0, 0, 1, 1), "3x3 stride 2, 3x3 output");
+  check_im2col(geo(2, 2, 11, 13, 5, 3, 1, 1, 2, 1, 1, 1), "5x3 stride 1");
+  check_im2col(geo(1, 2, 4, 5, 2, 2, 1, 2, 4, 3, 1, 3), "padding beyond the kernel's reach");
+  check_im2col(geo(2, 1, 40, 33, 3, 3, 3, 2, 1, 0, 1, 2), "long rows, stride 3x2");
+  check_im2col(geo(2, 3, 5, 3, 5, 3, 1, 1, 0, 0, 1, 1), "a 1x1 output: pitch ow, not qw = 3");
 }
 
 /* ==================== pooling ==================== */
@@ -306,7 +323,7 @@ int main(void) {
   size_t live = lt_mem_live();
   RUN(conv2d_vs_naive);
   RUN(conv_transpose2d_vs_naive);
-  RUN(im2col_adjoint_both_layouts);
+  RUN(im2col_entries_and_adjoint);
   RUN(max_pool2d_vs_naive);
   RUN(upsample_nearest2d_vs_naive);
   RUN(errors);

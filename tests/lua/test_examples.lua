@@ -14,4 +14,14 @@ H.test("two_layer_sgd: the loss falls", function()
   H.eq(again, losses)
 end)
 
+H.test("salt_and_pepper: the noise has the asked amount, split evenly, and repeats", function()
+  arg = { [0] = "salt_and_pepper.lua", "0.2" }
+  local r = dofile(root .. "/examples/salt_and_pepper.lua")
+  H.close(r.salt, 0.1, 0.01)
+  H.close(r.pepper, 0.1, 0.01)
+  -- pixels are U(0.25, 0.75), so E[(x - noise)^2] = 0.2 * (1/48 + 1/4)
+  H.close(r.mse, 0.2 * (1 / 48 + 1 / 4), 0.003)
+  H.eq(dofile(root .. "/examples/salt_and_pepper.lua").noisy, r.noisy)
+end)
+
 H.done()

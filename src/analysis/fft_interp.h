@@ -1,0 +1,47 @@
+/* Repulsive forces of 2-D t-SNE by FFT-accelerated interpolation (Linderman,
+ * Rachh, Hoskins, Steinerberger & Kluger 2019, "Fast interpolation-based
+ * t-SNE for improved visualization of single-cell RNA-seq data"; the method
+ * of FIt-SNE and openTSNE), with a small radix-2 FFT of our own.
+ *
+ * The embedding's bounding square is cut into boxes, each with p x p
+ * equispaced interpolation nodes, so the nodes form one uniform grid. Each
+ * point spreads a unit charge onto the nodes of its box with Lagrange
+ * weights; a kernel summed over all node pairs is a 2-D convolution with a
+ * Toeplitz kernel, done by FFT on a zero-padded grid; each point then reads
+ * its potentials back with the same weights. Cost: O(n p^2 + G log G) for a
+ * grid of G nodes, against O(n^2) exactly.
+ *
+ * Unlike FIt-SNE, which expands |y_i - y_j|^2 into four charges under the
+ * kernel K^2 (K = 1 / (1 + d^2)), this convolves one unit charge with the
+ * vector kernel K^2(d) d, so the force needs no subtraction of large terms:
+ * one forward FFT, one inverse (x and y as real and imaginary parts). The
+ * normaliser Z = sum_{i != j} K follows from Parseval's identity on the same
+ * spectrum. The kernel spectra depend only on the grid spacing, which is
+ * rounded up to a power of 2^(1/16) so that most iterations reuse them. */
+#ifndef LT_FFT_INTERP_H
+#define LT_FFT_INTERP_H
+
+#include <stdint.h>
+
+#include "core/lt_error.h"
+
+/* ---- a radix-2 complex FFT, interleaved (re, im) doubles ---- */
+typedef struct lt_fft_plan lt_fft_plan;
+lt_fft_plan *lt_fft_plan_new(int n); /* n a power of two >= 2; NULL when out of memory */
+void lt_fft_plan_free(lt_fft_plan *p);
+/* In place: a[k] = sum_j a[j] exp(-+2 pi i jk / n), sign - forward, + inverse;
+ * neither direction divides by n. */
+void lt_fft(const lt_fft_plan *p, double *a, int inverse);
+
+/* ---- the repulsion ---- */
+typedef struct lt_fft_repulsion lt_fft_repulsion;
+lt_fft_repulsion *lt_fft_repulsion_new(void);
+void lt_fft_repulsion_free(lt_fft_repulsion *r);
+
+/* For n points y (n x 2): f[i] ~ sum_j K_ij^2 (y_i - y_j) and *z ~ sum_{i != j}
+ * K_ij with K_ij = 1 / (1 + |y_i - y_j|^2). OpenMP threads split the FFTs
+ * and the points; the charge spreading is sequential, so results do not
+ * depend on the thread count. */
+lt_status lt_fft_repulsion_2d(lt_fft_repulsion *r, const double *y, int64_t n, double *f, double *z);
+
+#endif

@@ -1,0 +1,637 @@
+/* t-SNE: options, input affinities, initialisation, the KL gradient and the
+ * optimiser. See tsne.h for the algorithm; the trees and the FFT
+ * interpolation live in vptree.c, bh_tree.c and fft_interp.c. */
+#include "analysis/tsne.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analysis/bh_tree.h"
+#include "analysis/fft_interp.h"
+#include "analysis/vptree.h"
+#include "core/lt_alloc.h"
+#include "core/lt_rng.h"
+
+/* scikit-learn's constants (sklearn/manifold/_utils.pyx, _t_sne.py) */
+#define PERPLEXITY_TOL 1e-5
+#define PERPLEXITY_STEPS 100
+#define INIT_STD 1e-4
+#define MIN_GAIN 0.01
+#define CHECK_EVERY 50 /* iterations between KL evaluations and convergence checks */
+
+void lt_tsne_options_default(lt_tsne_options *o) {
+  *o = (lt_tsne_options){.dims = 2, .perplexity = 30, .iterations = 1000, .early_exaggeration = 12,
+                         .exaggeration_iterations = 250, .learning_rate = 0, .method = LT_TSNE_BARNES_HUT,
+                         .angle = 0.5, .n_iter_without_progress = 300, .min_grad_norm = 1e-7};
+}
+
+/* ==================== checks ==================== */
+
+/* The first row (1-based) of a 2-D tensor holding NaN or inf, or 0. */
+static int64_t first_bad_row(const lt_tensor *t) {
+  const float *base = t->storage->data + t->offset;
+  for (int64_t i = 0; i < t->shape[0]; i++)
+    for (int64_t j = 0; j < t->shape[1]; j++)
+      if (!isfinite(base[i * t->stride[0] + j * t->stride[1]])) return i + 1;
+  return 0;
+}
+
+static lt_status check_dims(const lt_tsne_options *o) {
+  if (o->dims < 1) return lt_error(LT_ERR_ARG, "tsne: dims must be at least 1, got %d", o->dims);
+  if (o->method == LT_TSNE_BARNES_HUT && o->dims != 2 && o->dims != 3)
+    return lt_error(LT_ERR_ARG, "tsne: method 'barnes_hut' embeds in 2 or 3 dims, got dims = %d "
+                    "(method 'exact' takes any)", o->dims);
+  if (o->method == LT_TSNE_FFT && o->dims != 2)
+    return lt_error(LT_ERR_ARG, "tsne: method 'fft' embeds in 2 dims, got dims = %d "
+                    "(use 'barnes_hut' for 3)", o->dims);
+  return LT_OK;
+}
+
+static lt_status check_numbers(const lt_tsne_options *o, int64_t n) {
+  if (!(o->perplexity > 0)) return lt_error(LT_ERR_ARG, "tsne: perplexity must be positive, got %g", o->perplexity);
+  if (!(o->perplexity < n))
+    return lt_error(LT_ERR_ARG, "tsne: perplexity (%g) must be less than the number of points (%lld)",
+                    o->perplexity, (long long)n);
+  if (o->iterations < 1) return lt_error(LT_ERR_ARG, "tsne: iterations must be at least 1, got %d", o->iterations);
+  if (o->exaggeration_iterations < 0)
+    return lt_error(LT_ERR_ARG, "tsne: exaggeration_iterations must not be negative, got %d",
+                    o->exaggeration_iterations);
+  if (!(o->early_exaggeration >= 1) || isinf(o->early_exaggeration))
+    return lt_error(LT_ERR_ARG, "tsne: early_exaggeration must be at least 1, got %g", o->early_exaggeration);
+  if (!(o->learning_rate >= 0) || isinf(o->learning_rate))
+    return lt_error(LT_ERR_ARG, "tsne: learning_rate must be positive or 'auto', got %g", o->learning_rate);
+  if (!(o->angle >= 0 && o->angle <= 1)) return lt_error(LT_ERR_ARG, "tsne: angle must be in [0, 1], got %g", o->angle);
+  return LT_OK;
+}
+
+static lt_status check_init(const lt_tsne_options *o, int64_t n, int64_t d) {
+  char b1[LT_SHAPE_STR];
+  if (o->init) {
+    const lt_tensor *y = o->init;
+    if (y->ndim != 2 || y->shape[0] != n || y->shape[1] != o->dims)
+      return lt_error(LT_ERR_SHAPE, "tsne: init must be %lldx%d (points x dims), got %s", (long long)n, o->dims,
+                      LT_SHAPE(y, b1));
+    int64_t bad = first_bad_row(y);
+    if (bad) return lt_error(LT_ERR_ARG, "tsne: init row %lld holds a NaN or an infinite value", (long long)bad);
+  } else if (!o->init_random && d < o->dims) {
+    return lt_error(LT_ERR_ARG, "tsne: init 'pca' needs at least dims (%d) columns in x, got %lld "
+                    "(use init = 'random')", o->dims, (long long)d);
+  }
+  return LT_OK;
+}
+
+lt_status lt_tsne_check(const lt_tensor *x, const lt_tsne_options *o) {
+  char b1[LT_SHAPE_STR];
+  lt_status st;
+  if (x->ndim != 2) return lt_error(LT_ERR_SHAPE, "tsne: x must be 2-D (points x features), got %s", LT_SHAPE(x, b1));
+  int64_t n = x->shape[0], d = x->shape[1];
+  if (n < 2 || d < 1) return lt_error(LT_ERR_SHAPE, "tsne: x must hold at least 2 points of 1 feature, got %s",
+                                      LT_SHAPE(x, b1));
+  if (n > INT32_MAX / 4) return lt_error(LT_ERR_SHAPE, "tsne: too many points (%lld)", (long long)n);
+  if ((st = check_dims(o)) || (st = check_numbers(o, n)) || (st = check_init(o, n, d))) return st;
+  int64_t bad = first_bad_row(x);
+  if (bad) return lt_error(LT_ERR_ARG, "tsne: x row %lld holds a NaN or an infinite value", (long long)bad);
+  return LT_OK;
+}
+
+/* ==================== input affinities ==================== */
+
+void lt_tsne_p_free(lt_tsne_p *p) {
+  if (!p) return;
+  lt_free(p->row, (size_t)(p->n + 1) * sizeof(int64_t));
+  lt_free(p->col, (size_t)p->nnz * sizeof(int32_t));
+  lt_free(p->val, (size_t)p->nnz * sizeof(double));
+  p->row = NULL, p->col = NULL, p->val = NULL, p->nnz = 0;
+}
+
+static lt_status p_alloc(lt_tsne_p *p, int64_t n, int64_t nnz) {
+  p->n = n, p->nnz = nnz;
+  p->row = lt_alloc((size_t)(n + 1) * sizeof(int64_t));
+  p->col = lt_alloc((size_t)nnz * sizeof(int32_t));
+  p->val = lt_alloc((size_t)nnz * sizeof(double));
+  if (p->row && p->col && p->val) return LT_OK;
+  lt_tsne_p_free(p);
+  return lt_error(LT_ERR_MEMORY, "tsne: out of memory for %lld affinities", (long long)nnz);
+}
+
+/* Bisection on beta = 1 / (2 sigma^2) for one row, as scikit-learn does it. */
+static void calibrate_row(const float *d2, int k, double log_perplexity, double *p) {
+  double beta = 1, beta_min = -INFINITY, beta_max = INFINITY;
+  for (int step = 0; step < PERPLEXITY_STEPS; step++) {
+    double sum = 0, sum_dp = 0;
+    for (int j = 0; j < k; j++) sum += p[j] = exp(-(double)d2[j] * beta);
+    if (sum == 0) sum = 1e-8;
+    for (int j = 0; j < k; j++) p[j] /= sum, sum_dp += d2[j] * p[j];
+    double diff = log(sum) + beta * sum_dp - log_perplexity; /* entropy minus its target */
+    if (fabs(diff) <= PERPLEXITY_TOL) break;
+    if (diff > 0) { /* too flat: narrow the Gaussian */
+      beta_min = beta;
+      beta = beta_max == INFINITY ? beta * 2 : (beta + beta_max) / 2;
+    } else {
+      beta_max = beta;
+      beta = beta_min == -INFINITY ? beta / 2 : (beta + beta_min) / 2;
+    }
+  }
+}
+
+void lt_tsne_conditional(const float *d2, int64_t n, int k, double perplexity, double *p) {
+  double target = log(perplexity);
+#pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t i = 0; i < n; i++) calibrate_row(d2 + i * k, k, target, p + i * k);
+}
+
+typedef struct { int32_t col; double val; } entry;
+
+static int entry_cmp(const void *a, const void *b) {
+  int32_t x = ((const entry *)a)->col, y = ((const entry *)b)->col;
+  return (x > y) - (x < y);
+}
+
+/* P = (C + C^T) / sum for the k-neighbour conditional C: each row gathers its
+ * own entries and those pointing at it, sorted by column, duplicates added
+ * (two terms, so the order of the sum cannot matter). */
+static lt_status symmetrize(const int32_t *idx, const double *pc, int64_t n, int k, lt_tsne_p *p) {
+  int64_t total = 2 * n * k, *off = lt_calloc((size_t)(n + 1) * sizeof(int64_t));
+  entry *e = lt_alloc((size_t)total * sizeof(entry));
+  lt_status st = LT_OK;
+  if (!off || !e) { st = lt_error(LT_ERR_MEMORY, "tsne: out of memory symmetrising %lld affinities", (long long)total); goto done; }
+  for (int64_t a = 0; a < n * k; a++) off[idx[a] + 1]++;
+  for (int64_t i = 0; i < n; i++) off[i + 1] += off[i] + k; /* off[i]: start of row i */
+  int64_t *at = lt_alloc((size_t)n * sizeof(int64_t)); /* next free slot of each row, then its length */
+  if (!at) { st = lt_error(LT_ERR_MEMORY, "tsne: out of memory symmetrising"); goto done; }
+  memcpy(at, off, (size_t)n * sizeof(int64_t));
+  for (int64_t i = 0; i < n; i++)
+    for (int a = 0; a < k; a++) {
+      int32_t j = idx[i * k + a];
+      double v = pc[i * k + a];
+      e[at[i]++] = (entry){j, v};
+      e[at[j]++] = (entry){(int32_t)i, v};
+    }
+  int64_t nnz = 0;
+#pragma omp parallel for schedule(dynamic, 64)
+  for (int64_t i = 0; i < n; i++) { /* sort and merge row i; its length goes to at[i] */
+    entry *r = e + off[i];
+    int64_t len = off[i + 1] - off[i], m = 0;
+    qsort(r, (size_t)len, sizeof(entry), entry_cmp);
+    for (int64_t a = 0; a < len; a++) {
+      if (m > 0 && r[m - 1].col == r[a].col) r[m - 1].val += r[a].val;
+      else r[m++] = r[a];
+    }
+    at[i] = m;
+  }
+  for (int64_t i = 0; i < n; i++) nnz += at[i];
+  if ((st = p_alloc(p, n, nnz))) { lt_free(at, (size_t)n * sizeof(int64_t)); goto done; }
+  double sum = 0;
+  p->row[0] = 0;
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t a = 0; a < at[i]; a++) {
+      int64_t to = p->row[i] + a;
+      p->col[to] = e[off[i] + a].col, p->val[to] = e[off[i] + a].val;
+      sum += p->val[to];
+    }
+    p->row[i + 1] = p->row[i] + at[i];
+  }
+  sum = sum > DBL_EPSILON ? sum : DBL_EPSILON;
+  for (int64_t a = 0; a < nnz; a++) p->val[a] /= sum;
+  lt_free(at, (size_t)n * sizeof(int64_t));
+done:
+  lt_free(off, (size_t)(n + 1) * sizeof(int64_t));
+  lt_free(e, (size_t)total * sizeof(entry));
+  return st;
+}
+
+/* k nearest neighbours (squared distances) of every row through a VP tree. */
+static lt_status knn_affinities(const float *x, int64_t n, int64_t d, double perplexity, lt_tsne_p *p) {
+  int k = (int)fmin((double)(n - 1), floor(3 * perplexity + 1)); /* scikit-learn's (and bhtsne's) choice */
+  size_t nk = (size_t)(n * k);
+  int32_t *idx = lt_alloc(nk * sizeof(int32_t));
+  float *d2 = lt_alloc(nk * sizeof(float));
+  double *pc = lt_alloc(nk * sizeof(double));
+  lt_vptree *tree = idx && d2 && pc ? lt_vptree_build(x, n, d) : NULL;
+  lt_status st = tree ? lt_vptree_knn_self(tree, k, idx, d2)
+                      : lt_error(LT_ERR_MEMORY, "tsne: out of memory for the neighbours of %lld points", (long long)n);
+  lt_vptree_free(tree);
+  if (!st) {
+    lt_tsne_conditional(d2, n, k, perplexity, pc);
+    st = symmetrize(idx, pc, n, k, p);
+  }
+  lt_free(idx, nk * sizeof(int32_t)), lt_free(d2, nk * sizeof(float)), lt_free(pc, nk * sizeof(double));
+  return st;
+}
+
+/* Every pair (method 'exact'): dense rows of n - 1 entries, clamped below
+ * at DBL_EPSILON after normalising, as scikit-learn's _joint_probabilities. */
+static lt_status exact_affinities(const float *x, int64_t n, int64_t d, double perplexity, lt_tsne_p *p) {
+  int64_t k = n - 1;
+  size_t nk = (size_t)(n * k);
+  float *d2 = lt_alloc(nk * sizeof(float));
+  double *pc = lt_alloc(nk * sizeof(double));
+  lt_status st = d2 && pc ? p_alloc(p, n, n * k) : lt_error(LT_ERR_MEMORY, "tsne: out of memory for %lld pairs", (long long)nk);
+  if (!st) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0, a = 0; j < n; j++) {
+        if (j == i) continue;
+        double s = 0;
+        for (int64_t c = 0; c < d; c++) {
+          double t = (double)x[i * d + c] - x[j * d + c];
+          s += t * t;
+        }
+        d2[i * k + a++] = (float)s;
+      }
+    lt_tsne_conditional(d2, n, (int)k, perplexity, pc);
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+      p->row[i] = i * k;
+      for (int64_t j = 0, a = 0; j < n; j++) {
+        if (j == i) continue;
+        double v = pc[i * k + a] + pc[j * k + (i < j ? i : i - 1)];
+        p->col[i * k + a] = (int32_t)j, p->val[i * k + a] = v, sum += v;
+        a++;
+      }
+    }
+    p->row[n] = n * k;
+    sum = sum > DBL_EPSILON ? sum : DBL_EPSILON;
+    for (int64_t a = 0; a < n * k; a++) p->val[a] = fmax(p->val[a] / sum, DBL_EPSILON);
+  }
+  lt_free(d2, nk * sizeof(float)), lt_free(pc, nk * sizeof(double));
+  return st;
+}
+
+lt_status lt_tsne_affinities(const float *x, int64_t n, int64_t d, double perplexity, bool exact, lt_tsne_p *p) {
+  memset(p, 0, sizeof *p);
+  return exact ? exact_affinities(x, n, d, perplexity, p) : knn_affinities(x, n, d, perplexity, p);
+}
+
+/* ==================== initialisation ==================== */
+
+/* LAPACK from OpenBLAS: selected eigenpairs of a symmetric matrix. The three
+ * trailing arguments are the hidden lengths of the character arguments. */
+extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
+                    const int *lda, const double *vl, const double *vu, const int *il, const int *iu,
+                    const double *abstol, int *m, double *w, double *z, const int *ldz, int *isuppz,
+                    double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t,
+                    size_t, size_t);
+
+/* The top `k` eigenvectors of the d x d symmetric c (lower triangle in
+ * column-major terms), largest first, into v (k x d, row-major). */
+static lt_status top_eigenvectors(double *c, int d, int k, double *v) {
+  int il = d - k + 1, iu = d, m = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
+  double vl = 0, vu = 0, abstol = 0, wq = 0;
+  size_t zb = (size_t)d * k * sizeof(double), wb = (size_t)d * sizeof(double), sb = (size_t)2 * k * sizeof(int);
+  double *w = lt_alloc(wb), *z = lt_alloc(zb);
+  int *isuppz = lt_alloc(sb);
+  lt_status st = w && z && isuppz ? LT_OK : lt_error(LT_ERR_MEMORY, "tsne: out of memory for PCA");
+  if (!st) dsyevr_("V", "I", "L", &d, c, &d, &vl, &vu, &il, &iu, &abstol, &m, w, z, &d, isuppz, &wq, &lwork, &iwq,
+                   &liwork, &info, 1, 1, 1);
+  lwork = (int)wq, liwork = iwq;
+  double *work = st ? NULL : lt_alloc((size_t)lwork * sizeof(double));
+  int *iwork = st ? NULL : lt_alloc((size_t)liwork * sizeof(int));
+  if (!st && (!work || !iwork)) st = lt_error(LT_ERR_MEMORY, "tsne: out of memory for PCA");
+  if (!st) dsyevr_("V", "I", "L", &d, c, &d, &vl, &vu, &il, &iu, &abstol, &m, w, z, &d, isuppz, work, &lwork, iwork,
+                   &liwork, &info, 1, 1, 1);
+  if (!st && (info != 0 || m != k)) st = lt_error(LT_ERR_ARG, "tsne: PCA eigensolver failed (info %d)", info);
+  for (int a = 0; !st && a < k; a++) memcpy(v + (size_t)a * d, z + (size_t)(k - 1 - a) * d, (size_t)d * sizeof(double));
+  lt_free(w, wb), lt_free(z, zb), lt_free(isuppz, sb);
+  lt_free(work, (size_t)lwork * sizeof(double)), lt_free(iwork, (size_t)liwork * sizeof(int));
+  return st;
+}
+
+/* The mean of x's columns and X_c^T X_c, accumulated by blocks of rows in
+ * double through BLAS (outside any parallel region). */
+static lt_status covariance(const float *x, int64_t n, int64_t d, double *mean, double *cov) {
+  enum { BLOCK = 512 };
+  size_t bb = (size_t)(BLOCK * d) * sizeof(double);
+  double *b = lt_alloc(bb);
+  if (!b) return lt_error(LT_ERR_MEMORY, "tsne: out of memory for PCA");
+  memset(mean, 0, (size_t)d * sizeof(double));
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t c = 0; c < d; c++) mean[c] += x[i * d + c];
+  for (int64_t c = 0; c < d; c++) mean[c] /= n;
+  memset(cov, 0, (size_t)(d * d) * sizeof(double));
+  for (int64_t lo = 0; lo < n; lo += BLOCK) {
+    int64_t rows = n - lo < BLOCK ? n - lo : BLOCK;
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t c = 0; c < d; c++) b[i * d + c] = (double)x[(lo + i) * d + c] - mean[c];
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)rows, 1.0, b, (int)d, 1.0, cov, (int)d);
+  }
+  lt_free(b, bb);
+  return LT_OK;
+}
+
+/* scikit-learn's init='pca': the principal-component scores, each column's
+ * sign set so its largest-magnitude entry is positive (svd_flip on U), all
+ * divided by the standard deviation of the first and multiplied by 1e-4. */
+static lt_status pca_init(const float *x, int64_t n, int64_t d, int dims, double *y) {
+  size_t mb = (size_t)d * sizeof(double), cb = (size_t)(d * d) * sizeof(double), vb = (size_t)(dims * d) * sizeof(double);
+  double *mean = lt_alloc(mb), *cov = lt_alloc(cb), *v = lt_alloc(vb);
+  lt_status st = mean && cov && v ? covariance(x, n, d, mean, cov) : lt_error(LT_ERR_MEMORY, "tsne: out of memory for PCA");
+  if (!st) st = top_eigenvectors(cov, (int)d, dims, v);
+  for (int a = 0; !st && a < dims; a++) {
+    double big = 0;
+    for (int64_t i = 0; i < n; i++) {
+      double s = 0;
+      for (int64_t c = 0; c < d; c++) s += ((double)x[i * d + c] - mean[c]) * v[a * d + c];
+      y[i * dims + a] = s;
+      if (fabs(s) > fabs(big)) big = s;
+    }
+    if (big < 0)
+      for (int64_t i = 0; i < n; i++) y[i * dims + a] = -y[i * dims + a];
+  }
+  if (!st) {
+    double m = 0, var = 0;
+    for (int64_t i = 0; i < n; i++) m += y[i * dims];
+    m /= n;
+    for (int64_t i = 0; i < n; i++) var += (y[i * dims] - m) * (y[i * dims] - m);
+    double scale = var > 0 ? INIT_STD / sqrt(var / n) : 0;
+    for (int64_t a = 0; a < n * dims; a++) y[a] *= scale;
+  }
+  lt_free(mean, mb), lt_free(cov, cb), lt_free(v, vb);
+  return st;
+}
+
+static void random_init(const lt_tsne_options *o, int64_t n, double *y) {
+  lt_rng_state saved;
+  if (o->has_seed) { /* a private stream: the caller's generator is left as it was */
+    lt_rng_get_state(&saved);
+    lt_rng_seed(o->seed);
+  }
+  for (int64_t a = 0; a < n * o->dims; a++) y[a] = INIT_STD * lt_rng_normal();
+  if (o->has_seed) lt_rng_set_state(&saved);
+}
+
+static lt_status initialise(const lt_tsne_options *o, const float *x, int64_t n, int64_t d, double *y) {
+  if (o->init) {
+    const lt_tensor *t = o->init;
+    const float *base = t->storage->data + t->offset;
+    for (int64_t i = 0; i < n; i++)
+      for (int a = 0; a < o->dims; a++) y[i * o->dims + a] = base[i * t->stride[0] + a * t->stride[1]];
+    return LT_OK;
+  }
+  if (o->init_random) {
+    random_init(o, n, y);
+    return LT_OK;
+  }
+  return pca_init(x, n, d, o->dims, y);
+}
+
+/* ==================== the gradient ==================== */
+
+struct lt_tsne_work {
+  int64_t n;
+  int dims;
+  lt_tsne_method method;
+  double angle, dof;
+  double *f, *z, *kl_row; /* repulsion (n x dims), each point's share of Z, of the KL */
+  lt_bh_tree *tree;
+  lt_fft_repulsion *fft;
+};
+
+void lt_tsne_work_free(lt_tsne_work *w) {
+  if (!w) return;
+  lt_free(w->f, (size_t)(w->n * w->dims) * sizeof(double));
+  lt_free(w->z, (size_t)w->n * sizeof(double));
+  lt_free(w->kl_row, (size_t)w->n * sizeof(double));
+  lt_bh_tree_free(w->tree);
+  lt_fft_repulsion_free(w->fft);
+  lt_free(w, sizeof *w);
+}
+
+lt_tsne_work *lt_tsne_work_new(int64_t n, int dims, lt_tsne_method method, double angle) {
+  lt_tsne_work *w = lt_calloc(sizeof *w);
+  if (!w) return NULL;
+  *w = (lt_tsne_work){.n = n, .dims = dims, .method = method, .angle = angle, .dof = dims > 2 ? dims - 1 : 1};
+  w->f = lt_alloc((size_t)(n * dims) * sizeof(double));
+  w->z = lt_alloc((size_t)n * sizeof(double));
+  w->kl_row = lt_alloc((size_t)n * sizeof(double));
+  bool ok = w->f && w->z && w->kl_row;
+  if (ok && method == LT_TSNE_BARNES_HUT) ok = (w->tree = lt_bh_tree_new(dims)) != NULL;
+  if (ok && method == LT_TSNE_FFT) ok = (w->fft = lt_fft_repulsion_new()) != NULL;
+  if (!ok) {
+    lt_tsne_work_free(w);
+    lt_error(LT_ERR_MEMORY, "tsne: out of memory for the gradient of %lld points", (long long)n);
+    return NULL;
+  }
+  return w;
+}
+
+/* The Student-t kernel w = (1 + d2/dof)^(-(dof+1)/2) and u = 1 / (1 + d2/dof). */
+static inline __attribute__((always_inline)) void student(double d2, double dof, double *w, double *u) {
+  if (dof == 1) {
+    *u = *w = 1 / (1 + d2);
+  } else if (dof == 2) {
+    *u = 1 / (1 + 0.5 * d2);
+    *w = *u * sqrt(*u);
+  } else {
+    *u = 1 / (1 + d2 / dof);
+    *w = pow(*u, 0.5 * (dof + 1));
+  }
+}
+
+static inline __attribute__((always_inline)) double sqdist(const double *a, const double *b, int D, double *diff) {
+  double s = 0;
+  for (int c = 0; c < D; c++) diff[c] = a[c] - b[c], s += diff[c] * diff[c];
+  return s;
+}
+
+/* Every pair: z[i] = sum_j w_ij, f[i] = sum_j w_ij u_ij (y_i - y_j). */
+static void exact_repulsion(const lt_tsne_work *w, const double *y) {
+  int64_t n = w->n;
+  int D = w->dims;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) {
+    double *f = w->f + i * D, z = 0, diff[D], k, u;
+    for (int c = 0; c < D; c++) f[c] = 0;
+    for (int64_t j = 0; j < n; j++) {
+      if (j == i) continue;
+      student(sqdist(y + i * D, y + j * D, D, diff), w->dof, &k, &u);
+      z += k;
+      for (int c = 0; c < D; c++) f[c] += k * u * diff[c];
+    }
+    w->z[i] = z;
+  }
+}
+
+/* Row i of the attraction: g = ex * sum_j p_ij u_ij (y_i - y_j) over P's
+ * entries, and the row's KL term when asked (P and Q floored as scikit-learn
+ * does). D and dof are constants at each call site below, so the compiler
+ * unrolls the coordinate loops and drops the kernel's branches. */
+static inline __attribute__((always_inline)) double attract_row(const lt_tsne_p *p, int64_t i, const double *y,
+                                                               double ex, double zsum, double floor_, bool want_kl,
+                                                               double *g, const int D, const double dof) {
+  double acc[3] = {0, 0, 0}, diff[3], k, u, kl = 0;
+  const double *yi = y + i * D;
+  for (int64_t a = p->row[i]; a < p->row[i + 1]; a++) {
+    student(sqdist(yi, y + (int64_t)p->col[a] * D, D, diff), dof, &k, &u);
+    double pe = ex * p->val[a];
+    for (int c = 0; c < D; c++) acc[c] += pe * u * diff[c];
+    if (want_kl) kl += pe * log(fmax(pe, floor_) / fmax(k / zsum, floor_));
+  }
+  for (int c = 0; c < D; c++) g[c] = acc[c];
+  return kl;
+}
+
+/* The same for any number of dims (method 'exact' only). */
+static double attract_row_any(const lt_tsne_p *p, int64_t i, const double *y, double ex, double zsum,
+                              double floor_, bool want_kl, double *g, int D, double dof) {
+  double diff[D], k, u, kl = 0;
+  for (int c = 0; c < D; c++) g[c] = 0;
+  for (int64_t a = p->row[i]; a < p->row[i + 1]; a++) {
+    student(sqdist(y + i * D, y + (int64_t)p->col[a] * D, D, diff), dof, &k, &u);
+    double pe = ex * p->val[a];
+    for (int c = 0; c < D; c++) g[c] += pe * u * diff[c];
+    if (want_kl) kl += pe * log(fmax(pe, floor_) / fmax(k / zsum, floor_));
+  }
+  return kl;
+}
+
+static void attraction(const lt_tsne_work *w, const lt_tsne_p *p, const double *y, double ex, double zsum,
+                       double *grad, bool want_kl) {
+  int D = w->dims;
+  double floor_ = w->method == LT_TSNE_EXACT ? DBL_EPSILON : FLT_MIN, dof = w->dof;
+#pragma omp parallel for schedule(static, 256)
+  for (int64_t i = 0; i < p->n; i++) {
+    double *g = grad + i * D;
+    if (D == 2 && dof == 1) w->kl_row[i] = attract_row(p, i, y, ex, zsum, floor_, want_kl, g, 2, 1);
+    else if (D == 3 && dof == 2) w->kl_row[i] = attract_row(p, i, y, ex, zsum, floor_, want_kl, g, 3, 2);
+    else w->kl_row[i] = attract_row_any(p, i, y, ex, zsum, floor_, want_kl, g, D, dof);
+  }
+}
+
+lt_status lt_tsne_gradient(lt_tsne_work *w, const lt_tsne_p *p, const double *y, double exaggeration,
+                           double *grad, double *kl) {
+  int64_t n = w->n;
+  int D = w->dims;
+  double zsum = 0;
+  lt_status st = LT_OK;
+  if (w->method == LT_TSNE_FFT) {
+    st = lt_fft_repulsion_2d(w->fft, y, n, w->f, &zsum);
+  } else {
+    if (w->method == LT_TSNE_EXACT) exact_repulsion(w, y);
+    else if (!(st = lt_bh_tree_build(w->tree, y, n))) st = lt_bh_tree_repulsion(w->tree, w->dof, w->angle, w->f, w->z);
+    for (int64_t i = 0; i < n; i++) zsum += w->z[i]; /* in order: the same sum for any thread count */
+  }
+  if (st) return st;
+  zsum = fmax(zsum, DBL_MIN);
+  attraction(w, p, y, exaggeration, zsum, grad, kl != NULL);
+  double c = 2 * (w->dof + 1) / w->dof;
+  for (int64_t a = 0; a < n * D; a++) grad[a] = c * (grad[a] - w->f[a] / zsum);
+  if (kl) {
+    *kl = 0;
+    for (int64_t i = 0; i < n; i++) *kl += w->kl_row[i];
+  }
+  return LT_OK;
+}
+
+/* ==================== the optimiser ==================== */
+
+typedef struct {
+  const lt_tsne_options *o;
+  const lt_tsne_p *p;
+  lt_tsne_work *work;
+  int64_t n;
+  int dims;
+  double lr, t0;
+  double *y, *update, *gains, *grad;
+  double kl, kl_exaggeration; /* the last KL evaluated, and the exaggeration it was taken under */
+} run;
+
+static double seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One gradient step with momentum and per-coordinate gains (Jacobs 1988, as
+ * scikit-learn's _gradient_descent); returns the norm of the gained gradient. */
+static double step(run *r, double momentum) {
+  double norm = 0;
+  for (int64_t a = 0; a < r->n * r->dims; a++) {
+    double g = r->grad[a];
+    r->gains[a] = r->update[a] * g < 0 ? r->gains[a] + 0.2 : r->gains[a] * 0.8;
+    if (r->gains[a] < MIN_GAIN) r->gains[a] = MIN_GAIN;
+    g *= r->gains[a];
+    norm += g * g;
+    r->update[a] = momentum * r->update[a] - r->lr * g;
+    r->y[a] += r->update[a];
+  }
+  return sqrt(norm);
+}
+
+/* Iterations [start, end) of one phase; *last receives the last one run.
+ * Every CHECK_EVERY iterations: report, then stop early when the KL has not
+ * improved for `patience` iterations or the gradient has vanished. */
+static lt_status descend(run *r, int start, int end, double momentum, double ex, int patience, int *last) {
+  double best = DBL_MAX;
+  int best_i = start, i;
+  for (i = start; i < end; i++) {
+    bool check = (i + 1) % CHECK_EVERY == 0;
+    double kl = 0;
+    lt_status st = lt_tsne_gradient(r->work, r->p, r->y, ex, r->grad, check || i == end - 1 ? &kl : NULL);
+    if (st) return st;
+    double norm = step(r, momentum);
+    if (check || i == end - 1) r->kl = kl, r->kl_exaggeration = ex;
+    if (!check) continue;
+    if (r->o->progress) r->o->progress(r->o->progress_ud, i + 1, kl, seconds() - r->t0);
+    if (kl < best) best = kl, best_i = i;
+    else if (i - best_i > patience) break;
+    if (norm <= r->o->min_grad_norm) break;
+  }
+  *last = i < end ? i : end - 1;
+  return LT_OK;
+}
+
+static lt_status optimise(run *r) {
+  const lt_tsne_options *o = r->o;
+  int explore = o->exaggeration_iterations < o->iterations ? o->exaggeration_iterations : o->iterations, last = -1;
+  lt_status st = LT_OK;
+  if (explore > 0) /* scikit-learn's patience in this phase is the phase's length */
+    st = descend(r, 0, explore, 0.5, o->early_exaggeration, o->exaggeration_iterations, &last);
+  if (!st && last + 1 < o->iterations) st = descend(r, last + 1, o->iterations, 0.8, 1, o->n_iter_without_progress, &last);
+  if (!st && r->kl_exaggeration != 1) { /* the run ended exaggerated: report the plain KL */
+    st = lt_tsne_gradient(r->work, r->p, r->y, 1, r->grad, &r->kl);
+    r->kl_exaggeration = 1;
+  }
+  if (!st && o->progress && (last + 1) % CHECK_EVERY != 0)
+    o->progress(o->progress_ud, last + 1, r->kl, seconds() - r->t0);
+  return st;
+}
+
+lt_status lt_tsne_fit(const lt_tensor *x, const lt_tsne_options *o, lt_tensor *y, double *kl) {
+  lt_status st = lt_tsne_check(x, o);
+  if (st) return st;
+  int64_t n = x->shape[0], d = x->shape[1];
+  int D = o->dims;
+  run r = {.o = o, .n = n, .dims = D, .t0 = seconds(), .kl_exaggeration = 1};
+  r.lr = o->learning_rate > 0 ? o->learning_rate : fmax(n / o->early_exaggeration / 4, 50);
+  lt_tensor *xc = lt_tensor_contiguous_values((lt_tensor *)x);
+  lt_tsne_p p = {0};
+  size_t vb = (size_t)(n * D) * sizeof(double);
+  r.y = lt_alloc(vb), r.update = lt_calloc(vb), r.gains = lt_alloc(vb), r.grad = lt_alloc(vb);
+  if (!xc || !r.y || !r.update || !r.gains || !r.grad) {
+    st = lt_error(LT_ERR_MEMORY, "tsne: out of memory for %lld points", (long long)n);
+    goto done;
+  }
+  for (int64_t a = 0; a < n * D; a++) r.gains[a] = 1;
+  const float *xd = lt_tensor_data(xc);
+  if ((st = lt_tsne_affinities(xd, n, d, o->perplexity, o->method == LT_TSNE_EXACT, &p))) goto done;
+  if ((st = initialise(o, xd, n, d, r.y))) goto done;
+  r.p = &p;
+  if (!(r.work = lt_tsne_work_new(n, D, o->method, o->angle))) { st = LT_ERR_MEMORY; goto done; }
+  if ((st = optimise(&r))) goto done;
+  float *out = lt_tensor_data(y);
+  for (int64_t a = 0; a < n * D; a++) out[a] = (float)r.y[a];
+  lt_tensor_bump_version(y);
+  *kl = r.kl;
+done:
+  lt_tsne_work_free(r.work);
+  lt_tsne_p_free(&p);
+  lt_tensor_release(xc);
+  lt_free(r.y, vb), lt_free(r.update, vb), lt_free(r.gains, vb), lt_free(r.grad, vb);
+  return st;
+}
