@@ -13,7 +13,7 @@ local nn = lt.nn
 
 -- ==================== flags ====================
 
-local DEFAULTS = {data = "mnist10k", epochs = 100, patience = 5, min_delta = 0.0, code = 8, out = "runs", batch = 250,
+local DEFAULTS = {data = "mnist10k", epochs = 100, patience = 5, min_delta = 1e-4, code = 8, out = "runs", batch = 250,
                   seed = 0, limit = 0, resume = ""}
 local HELP = {data = "a data set name (mnist10k, fashion-mnist) or a folder of IDX files",
               epochs = "the most epochs to train", patience = "epochs without a better validation loss before stopping",
@@ -23,45 +23,16 @@ local HELP = {data = "a data set name (mnist10k, fashion-mnist) or a folder of I
               resume = "a run folder to resume (its config.json gives the other flags)"}
 local ORDER = {"data", "epochs", "patience", "min_delta", "code", "out", "batch", "seed", "limit", "resume"}
 
-local function usage(stream)
-  stream:write("usage: train_autoencoder.lua [--flag value]...\n")
-  for _, name in ipairs(ORDER) do
-    stream:write(string.format("  --%-9s %s (default %s)\n", name, HELP[name], DEFAULTS[name]))
-  end
-end
-
--- Flags through lua-argparse (apt install lua-argparse) when it is there,
--- else through the few lines below it (no --flag=value, no short forms).
+-- Flags through lua-argparse (Debian's lua-argparse, installed by scripts/deps.sh).
 local function parse_flags(args)
-  local ok, argparse = pcall(require, "argparse")
-  if ok then
-    local p = argparse("train_autoencoder.lua", "Trains the reference convolutional autoencoder with early stopping.")
-    for _, name in ipairs(ORDER) do
-      local d = DEFAULTS[name]
-      local convert = math.type(d) == "integer" and math.tointeger or math.type(d) == "float" and tonumber or nil
-      p:option("--" .. name, HELP[name], tostring(d), convert)
-    end
-    return p:parse(args)
+  local argparse = require "argparse"
+  local p = argparse("train_autoencoder.lua", "Trains the reference convolutional autoencoder with early stopping.")
+  for _, name in ipairs(ORDER) do
+    local d = DEFAULTS[name]
+    local convert = math.type(d) == "integer" and math.tointeger or math.type(d) == "float" and tonumber or nil
+    p:option("--" .. name, HELP[name], tostring(d), convert)
   end
-  local out = {}
-  for k, v in pairs(DEFAULTS) do out[k] = v end
-  local i = 1
-  while args[i] do
-    local key = args[i]:match("^%-%-(.+)$")
-    if key == "help" or not DEFAULTS[key] or args[i + 1] == nil then
-      usage(key == "help" and io.stdout or io.stderr)
-      os.exit(key == "help" and 0 or 1)
-    end
-    local v = args[i + 1]
-    if type(DEFAULTS[key]) == "number" then
-      v = tonumber(v)
-      if math.type(DEFAULTS[key]) == "integer" then v = v and math.tointeger(v) end
-      local kind = math.type(DEFAULTS[key]) == "integer" and "an integer" or "a number"
-      if not v then error(string.format("--%s needs %s, got '%s'", key, kind, args[i + 1]), 0) end
-    end
-    out[key], i = v, i + 2
-  end
-  return out
+  return p:parse(args)
 end
 
 -- ==================== the model ====================

@@ -4,6 +4,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   lua5.4 liblua5.4-dev          # the language, and the headers for the bindings
+  lua-argparse                  # command-line flags of the task scripts and examples
   libopenblas-openmp-dev        # BLAS sharing one OpenMP thread pool with our loops
   libedit-dev                   # line editing in the REPL (BSD licence)
   zlib1g-dev libstb-dev         # gzipped IDX data, PNG figures

@@ -7,48 +7,19 @@
 --   latent scripts/compare/ae_test_loss.lua --data data/mnist10k --model bn_elu --seeds 3
 local lt = require "latent"
 local nn = lt.nn
+local argparse = require "argparse"
+local p = argparse("ae_test_loss.lua", "Trains an autoencoder for a fixed number of epochs; prints the test MSE.")
+p:option("--data", "a folder of IDX files", "data/mnist10k")
+p:option("--model", "reference or bn_elu", "reference"):choices { "reference", "bn_elu" }
+p:option("--epochs", "epochs", "10", math.tointeger)
+p:option("--batch", "batch size", "250", math.tointeger)
+p:option("--code", "code size", "8", math.tointeger)
+p:option("--seeds", "runs, with seeds 1..n", "3", math.tointeger)
+p:option("--threads", "threads", "2", math.tointeger)
+local opts = p:parse(arg)
 
-local opts = { data = "data/mnist10k", model = "reference", epochs = 10, batch = 250, code = 8, seeds = 3,
-  threads = 2 }
-for i = 1, #arg, 2 do
-  local key = arg[i]:match("^%-%-(.+)$")
-  if not key or opts[key] == nil or arg[i + 1] == nil then
-    error("usage: ae_test_loss.lua [--data dir] [--model reference|bn_elu] [--epochs n] [--batch n] "
-      .. "[--code n] [--seeds n] [--threads n]", 0)
-  end
-  opts[key] = type(opts[key]) == "number" and assert(tonumber(arg[i + 1]), arg[i]) or arg[i + 1]
-end
-
-local models = {}
-
-function models.reference(code)
-  local encoder = nn.Sequential {
-    nn.Conv2d(1, 8, 3, { stride = 2, padding = 1 }), nn.ReLU(),
-    nn.Conv2d(8, 16, 3, { stride = 2, padding = 1 }), nn.ReLU(),
-    nn.Conv2d(16, 32, 3, { stride = 2, padding = 0 }), nn.ReLU(),
-    nn.Flatten(), nn.Linear(288, 64), nn.ReLU(), nn.Linear(64, code) }
-  local decoder = nn.Sequential {
-    nn.Linear(code, 64), nn.ReLU(), nn.Linear(64, 288), nn.ReLU(), nn.Unflatten(2, { 32, 3, 3 }),
-    nn.ConvTranspose2d(32, 16, 3, { stride = 2 }), nn.ReLU(),
-    nn.ConvTranspose2d(16, 8, 3, { stride = 2, padding = 1, output_padding = 1 }), nn.ReLU(),
-    nn.ConvTranspose2d(8, 1, 3, { stride = 2, padding = 1, output_padding = 1 }), nn.Sigmoid() }
-  return encoder, decoder
-end
-
-function models.bn_elu(code)
-  local encoder = nn.Sequential {
-    nn.Conv2d(1, 8, 3, { stride = 2, padding = 1 }), nn.BatchNorm2d(8), nn.ELU(),
-    nn.Conv2d(8, 16, 3, { stride = 2, padding = 1 }), nn.BatchNorm2d(16), nn.ELU(),
-    nn.Conv2d(16, 32, 3, { stride = 2, padding = 0 }), nn.BatchNorm2d(32), nn.ELU(),
-    nn.Flatten(), nn.Linear(288, 64), nn.BatchNorm1d(64), nn.ELU(), nn.Linear(64, code) }
-  local decoder = nn.Sequential {
-    nn.Linear(code, 64), nn.BatchNorm1d(64), nn.ELU(),
-    nn.Linear(64, 288), nn.BatchNorm1d(288), nn.ELU(), nn.Unflatten(2, { 32, 3, 3 }),
-    nn.ConvTranspose2d(32, 16, 3, { stride = 2 }), nn.BatchNorm2d(16), nn.ELU(),
-    nn.ConvTranspose2d(16, 8, 3, { stride = 2, padding = 1, output_padding = 1 }), nn.BatchNorm2d(8), nn.ELU(),
-    nn.ConvTranspose2d(8, 1, 3, { stride = 2, padding = 1, output_padding = 1 }), nn.Sigmoid() }
-  return encoder, decoder
-end
+-- The models, defined once for both comparisons.
+local models = dofile(debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "") .. "models.lua")
 
 local function test_loss(model, test)
   model:eval()
