@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets latent up on a fresh Debian machine and runs the main job:
-# installs the packages it needs, builds with CMake, runs the demo.
+# installs the packages it needs, builds with CMake, installs the data sets,
+# and trains the reference autoencoder on MNIST-10k into runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -12,6 +13,9 @@ bash scripts/data.sh build/latent
 echo
 echo "== demo: a two-layer network trained by hand with SGD =="
 build/latent examples/two_layer_sgd.lua
+echo
+echo "== main job: the reference autoencoder on MNIST-10k, with early stopping =="
+build/latent examples/train_autoencoder.lua --data mnist10k --out runs
 echo
 echo "latent is built: build/latent opens the REPL; build/latent script.lua runs a script."
 echo "cmake --install build puts it on the PATH (default prefix /usr/local)."
