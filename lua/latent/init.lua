@@ -9,7 +9,7 @@ local core = require "latent.core"
 
 local lt = {}
 for name, value in pairs(core) do
-  local internal = { methods = true, Tensor = true, layers = true, layer_methods = true, optimizers = true, corrupt = true }
+  local internal = { methods = true, Tensor = true, layers = true, layer_methods = true, optimizers = true, corrupt = true, tsne_affinities = true, analysis = true }
   if not internal[name] then
     lt[name] = value
   end
@@ -33,5 +33,6 @@ lt.corrupt = require "latent.corrupt"
 lt.metrics = require "latent.metrics"
 lt.plot = require "latent.plot"
 lt.tsne = require "latent.tsne" -- replaces the core.tsne function copied above
+require("latent.pca").install(lt) -- lt.PCA, lt.pca
 
 return lt

@@ -168,4 +168,7 @@ function metrics.reconstruction_error(x, xhat)
   end)
 end
 
+-- trustworthiness(x, embedding [, k = 5]) and knn_accuracy(x, labels [, k = 5 [, {test_x, test_labels}]]): C, src/analysis/metrics.h
+metrics.trustworthiness, metrics.knn_accuracy = lt.analysis.trustworthiness, lt.analysis.knn_accuracy
+
 return metrics

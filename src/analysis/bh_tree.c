@@ -8,13 +8,9 @@
 
 #include "core/lt_alloc.h"
 
-#ifndef BH_GROUP
-#define BH_GROUP 16
-#define BH_LEAF 8
-#endif
 enum {
-  LEAF_SIZE = BH_LEAF,  /* points a leaf may hold; visiting them directly beats a deeper tree */
-  GROUP_SIZE = BH_GROUP, /* the largest cells whose points share one interaction list */
+  LEAF_SIZE = 8,   /* points a leaf may hold; visiting them directly beats a deeper tree */
+  GROUP_SIZE = 16, /* the largest cells whose points share one interaction list */
   MAX_DEPTH = 48  /* duplicated points cannot be split: stop at a cell 2^-48 of the root */
 };
 
@@ -27,12 +23,6 @@ typedef struct {
   int32_t leaf;
 } bh_node;
 
-/* An interaction list: positions and weights (1 for a point, the count for
- * a summarised cell), structure of arrays so the kernel loop vectorizes. */
-typedef struct {
-  double *x[3], *c;
-  int64_t len;
-} ilist;
 
 struct lt_bh_tree {
   int dims;
@@ -42,9 +32,9 @@ struct lt_bh_tree {
   uint8_t *codes;      /* child cell of each position, while partitioning */
   bh_node *nodes;
   int64_t n_nodes, cap_nodes;
-  int32_t *leaves;     /* node index of every leaf, in preorder */
-  int64_t n_leaves, cap_leaves;
-  double *lists;       /* interaction lists, one per thread */
+  int32_t *groups;     /* node index of every group (see GROUP_SIZE), in preorder */
+  int64_t n_groups, cap_groups;
+  float *lists;        /* interaction lists, one per thread */
   int64_t list_cap;    /* entries per list */
   int list_threads;
   int in_group;        /* while building: inside a group's cell */
@@ -74,8 +64,8 @@ void lt_bh_tree_free(lt_bh_tree *t) {
   if (!t) return;
   free_points(t);
   lt_free(t->nodes, (size_t)t->cap_nodes * sizeof(bh_node));
-  lt_free(t->leaves, (size_t)t->cap_leaves * sizeof(int32_t));
-  lt_free(t->lists, (size_t)t->list_threads * t->list_cap * 4 * sizeof(double));
+  lt_free(t->groups, (size_t)t->cap_groups * sizeof(int32_t));
+  lt_free(t->lists, (size_t)t->list_threads * t->list_cap * 4 * sizeof(float));
   lt_free(t, sizeof *t);
 }
 
@@ -158,16 +148,16 @@ static lt_status build_children(lt_bh_tree *t, int64_t id, int32_t lo, int32_t h
   return LT_OK;
 }
 
-static lt_status push_leaf(lt_bh_tree *t, int64_t id) {
-  if (t->n_leaves == t->cap_leaves) {
-    int64_t cap = t->cap_leaves ? 2 * t->cap_leaves : 1024;
-    int32_t *leaves = lt_alloc((size_t)cap * sizeof(int32_t));
-    if (!leaves) return LT_ERR_MEMORY;
-    if (t->n_leaves) memcpy(leaves, t->leaves, (size_t)t->n_leaves * sizeof(int32_t));
-    lt_free(t->leaves, (size_t)t->cap_leaves * sizeof(int32_t));
-    t->leaves = leaves, t->cap_leaves = cap;
+static lt_status push_group(lt_bh_tree *t, int64_t id) {
+  if (t->n_groups == t->cap_groups) {
+    int64_t cap = t->cap_groups ? 2 * t->cap_groups : 1024;
+    int32_t *groups = lt_alloc((size_t)cap * sizeof(int32_t));
+    if (!groups) return LT_ERR_MEMORY;
+    if (t->n_groups) memcpy(groups, t->groups, (size_t)t->n_groups * sizeof(int32_t));
+    lt_free(t->groups, (size_t)t->cap_groups * sizeof(int32_t));
+    t->groups = groups, t->cap_groups = cap;
   }
-  t->leaves[t->n_leaves++] = (int32_t)id;
+  t->groups[t->n_groups++] = (int32_t)id;
   return LT_OK;
 }
 
@@ -176,9 +166,9 @@ static lt_status build_node(lt_bh_tree *t, int32_t lo, int32_t hi, const double 
   int64_t id = push_node(t);
   if (id < 0) return LT_ERR_MEMORY;
   lt_status st;
-  /* a group: the largest cells of at most GROUP_SIZE points (and the leaves below larger cells) */
+  /* a group: a cell of at most GROUP_SIZE points (or a leaf that cannot split) whose parent holds more */
   if ((hi - lo <= GROUP_SIZE || depth >= MAX_DEPTH) && !t->in_group) {
-    if ((st = push_leaf(t, id))) return st;
+    if ((st = push_group(t, id))) return st;
     t->in_group = 1;
     st = build_node_body(t, id, lo, hi, center, half, depth);
     t->in_group = 0;
@@ -209,7 +199,7 @@ lt_status lt_bh_tree_build(lt_bh_tree *t, const double *y, int64_t n) {
   int D = t->dims;
   if (n < 1 || n > INT32_MAX) return lt_error(LT_ERR_ARG, "bh_tree: cannot build over %lld points", (long long)n);
   if (reserve_points(t, n)) return lt_error(LT_ERR_MEMORY, "bh_tree: out of memory for %lld points", (long long)n);
-  t->n = n, t->n_nodes = 0, t->n_leaves = 0, t->in_group = 0;
+  t->n = n, t->n_nodes = 0, t->n_groups = 0, t->in_group = 0;
   memcpy(t->ys, y, (size_t)(n * D) * sizeof(double));
   for (int64_t i = 0; i < n; i++) t->perm[i] = (int32_t)i;
   double lo[3], hi[3], center[3], half = 0;
@@ -232,61 +222,69 @@ lt_status lt_bh_tree_build(lt_bh_tree *t, const double *y, int64_t n) {
 
 /* ==================== queries ==================== */
 
-enum { LANES = 4 };
-#ifdef BH_STATS
-long bh_listlen, bh_lists, bh_pts;
-#endif /* independent partial sums: the kernel loop runs as SIMD, in a fixed order */
+/* The kernel is t-SNE's Student-t with dof = max(dims - 1, 1): in 2-D
+ * w = u = 1 / (1 + d^2); in 3-D u = 1 / (1 + d^2 / 2), w = u^(3/2). */
 
-/* The Student-t kernel at squared distance d2 for a weight c: adds c w to *z
- * and c w u to *wu (see bh_tree.h). dof 1 (2-D) and 2 (3-D) need no pow. */
-static inline __attribute__((always_inline)) void kernel(double d2, double c, double dof, int mode, double *z,
-                                                        double *cwu) {
-  double u, w;
-  if (mode == 1) {
-    u = w = 1.0 / (1.0 + d2);
-  } else if (mode == 2) {
-    u = 1.0 / (1.0 + 0.5 * d2);
-    w = u * sqrt(u);
-  } else {
-    u = 1.0 / (1.0 + d2 / dof);
-    w = pow(u, 0.5 * (dof + 1));
-  }
-  *z += c * w;
-  *cwu = c * w * u;
-}
+enum { LANES = 8 }; /* independent partial sums: the kernel loop runs as SIMD, in a fixed order */
 
-/* Sums of one query q over an interaction list (padded to LANES). */
-static inline __attribute__((always_inline)) void sum_list(const ilist *l, const double *q, double dof, double *f,
-                                                          double *zout, const int D, const int mode) {
-  double z[LANES] = {0}, acc[3][LANES] = {{0}};
+/* An interaction list: positions relative to the group's centre and weights
+ * (1 for a point, the count for a summarised cell), as float arrays so the
+ * kernel loop runs 4 or 8 wide. Relative positions are small near the
+ * group, where the kernel is steep, so float keeps about 7 digits there. */
+typedef struct {
+  float *x[3], *c;
+  int64_t len;
+} ilist;
+
+/* Sums of one query q (relative to the same centre) over a list padded to LANES. */
+static inline __attribute__((always_inline)) void sum_list(const ilist *l, const float *q, double *f, double *zout,
+                                                          const int D) {
+  float z[LANES] = {0}, ax[LANES] = {0}, ay[LANES] = {0}, az[LANES] = {0};
   for (int64_t j = 0; j < l->len; j += LANES)
     for (int a = 0; a < LANES; a++) {
-      double dx[3], d2 = 0, cwu;
-      for (int d = 0; d < D; d++) dx[d] = q[d] - l->x[d][j + a], d2 += dx[d] * dx[d];
-      kernel(d2, l->c[j + a], dof, mode, &z[a], &cwu);
-      for (int d = 0; d < D; d++) acc[d][a] += cwu * dx[d];
+      float dx = q[0] - l->x[0][j + a], dy = q[1] - l->x[1][j + a], dz = D == 3 ? q[2] - l->x[2][j + a] : 0;
+      float d2 = dx * dx + dy * dy + dz * dz, u, w;
+      if (D == 2) u = w = 1.0f / (1.0f + d2);
+      else u = 1.0f / (1.0f + 0.5f * d2), w = u * sqrtf(u);
+      float cw = l->c[j + a] * w, cwu = cw * u;
+      z[a] += cw, ax[a] += cwu * dx, ay[a] += cwu * dy;
+      if (D == 3) az[a] += cwu * dz;
     }
-  *zout = (z[0] + z[1]) + (z[2] + z[3]);
-  for (int d = 0; d < D; d++) f[d] = (acc[d][0] + acc[d][1]) + (acc[d][2] + acc[d][3]);
+  double s[4] = {0, 0, 0, 0};
+  for (int a = 0; a < LANES; a++) s[0] += z[a], s[1] += ax[a], s[2] += ay[a], s[3] += az[a];
+  *zout = s[0];
+  for (int d = 0; d < D; d++) f[d] = s[d + 1];
 }
 
-static void list_add(ilist *l, const double *p, double c, int D) {
-  for (int d = 0; d < D; d++) l->x[d][l->len] = p[d];
-  l->c[l->len++] = c;
+/* One pair in double: adds c w to *z and c w u (q - p) to f. */
+static inline void pair(const double *q, const double *p, double c, int D, double *f, double *z) {
+  double dx[3], d2 = 0, u, w;
+  for (int d = 0; d < D; d++) dx[d] = q[d] - p[d], d2 += dx[d] * dx[d];
+  if (D == 2) u = w = 1 / (1 + d2);
+  else u = 1 / (1 + 0.5 * d2), w = u * sqrt(u);
+  *z += c * w;
+  for (int d = 0; d < D; d++) f[d] += c * w * u * dx[d];
 }
 
-/* The interaction list of leaf g, whose points lie in the box [lo, hi]: a
+static void list_add(ilist *l, const double *p, const double *centre, double c, int D) {
+  for (int d = 0; d < D; d++) l->x[d][l->len] = (float)(p[d] - centre[d]);
+  l->c[l->len++] = (float)c;
+}
+
+/* The interaction list of group g, whose points lie in the box [lo, hi]: a
  * cell is summarised when the test holds at the box's nearest point to its
- * centre of mass, so for every point of g (a stricter test than one point's);
- * the cells holding g are opened, and g's own points are left out. */
+ * centre of mass, hence for every point of g (at least as strict as testing
+ * each point); cells holding g are opened, and g's own points left out. */
 static void collect(const lt_bh_tree *t, const bh_node *g, const double *lo, const double *hi, double theta2,
                     ilist *l) {
   int D = t->dims;
+  double centre[3];
+  for (int d = 0; d < D; d++) centre[d] = 0.5 * (lo[d] + hi[d]);
   int64_t i = 0;
   l->len = 0;
   while (i < t->n_nodes) {
     const bh_node *nd = &t->nodes[i];
-    if ((uint32_t)(g->lo - nd->lo) < (uint32_t)nd->count) { /* g is below nd (or is nd) */
+    if ((uint32_t)(g->lo - nd->lo) < (uint32_t)nd->count) { /* g is nd or below it */
       i = nd == g ? nd->skip : i + 1;
       continue;
     }
@@ -297,28 +295,21 @@ static void collect(const lt_bh_tree *t, const bh_node *g, const double *lo, con
       d2 += e * e;
     }
     if (nd->w2 < theta2 * d2) {
-      list_add(l, nd->com, nd->count, D);
+      list_add(l, nd->com, centre, nd->count, D);
     } else if (nd->leaf) {
-      for (int64_t s = nd->lo; s < nd->lo + nd->count; s++) list_add(l, t->ys + s * D, 1, D);
+      for (int64_t s = nd->lo; s < nd->lo + nd->count; s++) list_add(l, t->ys + s * D, centre, 1, D);
     } else {
       i++;
       continue;
     }
     i = nd->skip;
   }
-  double far[3] = {0, 0, 0};
-  while (l->len % LANES) list_add(l, far, 0, D); /* weight 0: adds nothing */
-#ifdef BH_STATS
-  __atomic_fetch_add(&bh_listlen, l->len, __ATOMIC_RELAXED);
-  __atomic_fetch_add(&bh_lists, 1, __ATOMIC_RELAXED);
-  __atomic_fetch_add(&bh_pts, g->count, __ATOMIC_RELAXED);
-#endif
+  while (l->len % LANES) list_add(l, centre, centre, 0, D); /* weight 0 adds nothing */
 }
 
-/* Every point of leaf g: the list, then g's other points one by one. */
-static inline __attribute__((always_inline)) void leaf_sums(const lt_bh_tree *t, const bh_node *g, ilist *l,
-                                                           double dof, double theta2, double *f, double *z,
-                                                           const int D, const int mode) {
+/* Every point of group g: its list, then g's other points pair by pair. */
+static inline __attribute__((always_inline)) void group_sums(const lt_bh_tree *t, const bh_node *g, ilist *l,
+                                                            double theta2, double *f, double *z, const int D) {
   double lo[3], hi[3];
   for (int d = 0; d < D; d++) lo[d] = INFINITY, hi[d] = -INFINITY;
   for (int64_t s = g->lo; s < g->lo + g->count; s++)
@@ -329,82 +320,65 @@ static inline __attribute__((always_inline)) void leaf_sums(const lt_bh_tree *t,
   collect(t, g, lo, hi, theta2, l);
   for (int64_t s = g->lo; s < g->lo + g->count; s++) {
     const double *q = t->ys + s * D;
-    double fs[3], zs, cwu;
-    sum_list(l, q, dof, fs, &zs, D, mode);
-    for (int64_t s2 = g->lo; s2 < g->lo + g->count; s2++) {
-      if (s2 == s) continue;
-      double dx[3], d2 = 0;
-      for (int d = 0; d < D; d++) dx[d] = q[d] - t->ys[s2 * D + d], d2 += dx[d] * dx[d];
-      kernel(d2, 1, dof, mode, &zs, &cwu);
-      for (int d = 0; d < D; d++) fs[d] += cwu * dx[d];
-    }
+    float qc[3] = {0, 0, 0};
+    for (int d = 0; d < D; d++) qc[d] = (float)(q[d] - 0.5 * (lo[d] + hi[d]));
+    double fs[3] = {0, 0, 0}, zs;
+    sum_list(l, qc, fs, &zs, D);
+    for (int64_t s2 = g->lo; s2 < g->lo + g->count; s2++)
+      if (s2 != s) pair(q, t->ys + s2 * D, 1, D, fs, &zs);
     int64_t i = t->perm[s];
     for (int d = 0; d < D; d++) f[i * D + d] = fs[d];
     z[i] = zs;
   }
 }
 
-static void leaf_sums_any(const lt_bh_tree *t, const bh_node *g, ilist *l, double dof, double theta2, double *f,
-                          double *z) {
-  if (t->dims == 2 && dof == 1) leaf_sums(t, g, l, dof, theta2, f, z, 2, 1);
-  else if (t->dims == 3 && dof == 2) leaf_sums(t, g, l, dof, theta2, f, z, 3, 2);
-  else if (t->dims == 2) leaf_sums(t, g, l, dof, theta2, f, z, 2, 0);
-  else leaf_sums(t, g, l, dof, theta2, f, z, 3, 0);
-}
-
 /* Room for one list per thread: at most every node and every point, plus padding. */
 static lt_status reserve_lists(lt_bh_tree *t, int threads) {
   int64_t cap = t->n_nodes + t->n + LANES;
   if (cap <= t->list_cap && threads <= t->list_threads) return LT_OK;
-  lt_free(t->lists, (size_t)t->list_threads * t->list_cap * 4 * sizeof(double));
+  lt_free(t->lists, (size_t)t->list_threads * t->list_cap * 4 * sizeof(float));
   cap += cap / 4; /* headroom: the next build is usually a little larger */
-  t->lists = lt_alloc((size_t)threads * cap * 4 * sizeof(double));
+  t->lists = lt_alloc((size_t)threads * cap * 4 * sizeof(float));
   t->list_cap = t->lists ? cap : 0, t->list_threads = t->lists ? threads : 0;
   return t->lists ? LT_OK : lt_error(LT_ERR_MEMORY, "bh_tree: out of memory for interaction lists");
 }
 
-lt_status lt_bh_tree_repulsion(lt_bh_tree *t, double dof, double angle, double *f, double *z) {
-  int threads = omp_get_max_threads();
-  lt_status st = reserve_lists(t, threads);
+lt_status lt_bh_tree_repulsion(lt_bh_tree *t, double angle, double *f, double *z) {
+  lt_status st = reserve_lists(t, omp_get_max_threads());
   if (st) return st;
 #pragma omp parallel
   {
-    double *base = t->lists + (int64_t)omp_get_thread_num() * t->list_cap * 4;
+    float *base = t->lists + (int64_t)omp_get_thread_num() * t->list_cap * 4;
     ilist l = {{base, base + t->list_cap, base + 2 * t->list_cap}, base + 3 * t->list_cap, 0};
-    /* Leaves in preorder are neighbours in space: consecutive lists overlap. */
-#pragma omp for schedule(dynamic, 16)
-    for (int64_t g = 0; g < t->n_leaves; g++)
-      leaf_sums_any(t, &t->nodes[t->leaves[g]], &l, dof, angle * angle, f, z);
+    /* groups in preorder are neighbours in space: consecutive lists are alike */
+#pragma omp for schedule(dynamic, 8)
+    for (int64_t g = 0; g < t->n_groups; g++) {
+      if (t->dims == 2) group_sums(t, &t->nodes[t->groups[g]], &l, angle * angle, f, z, 2);
+      else group_sums(t, &t->nodes[t->groups[g]], &l, angle * angle, f, z, 3);
+    }
   }
   return LT_OK;
 }
 
 /* One outside query: scikit-learn's per-point walk (no self to leave out). */
-void lt_bh_tree_repulsion_at(const lt_bh_tree *t, const double *q, double dof, double angle, double *f,
-                             double *zout) {
-  int D = t->dims, mode = dof == 1 ? 1 : dof == 2 ? 2 : 0;
-  double acc[3] = {0, 0, 0}, z = 0, cwu, theta2 = angle * angle;
+void lt_bh_tree_repulsion_at(const lt_bh_tree *t, const double *q, double angle, double *f, double *z) {
+  int D = t->dims;
+  double theta2 = angle * angle;
+  for (int d = 0; d < D; d++) f[d] = 0;
+  *z = 0;
   int64_t i = 0;
   while (i < t->n_nodes) {
     const bh_node *nd = &t->nodes[i];
-    double dx[3], d2 = 0;
-    for (int d = 0; d < D; d++) dx[d] = q[d] - nd->com[d], d2 += dx[d] * dx[d];
+    double d2 = 0;
+    for (int d = 0; d < D; d++) d2 += (q[d] - nd->com[d]) * (q[d] - nd->com[d]);
     if (nd->w2 < theta2 * d2) {
-      kernel(d2, nd->count, dof, mode, &z, &cwu);
-      for (int d = 0; d < D; d++) acc[d] += cwu * dx[d];
+      pair(q, nd->com, nd->count, D, f, z);
     } else if (nd->leaf) {
-      for (int64_t s = nd->lo; s < nd->lo + nd->count; s++) {
-        d2 = 0;
-        for (int d = 0; d < D; d++) dx[d] = q[d] - t->ys[s * D + d], d2 += dx[d] * dx[d];
-        kernel(d2, 1, dof, mode, &z, &cwu);
-        for (int d = 0; d < D; d++) acc[d] += cwu * dx[d];
-      }
+      for (int64_t s = nd->lo; s < nd->lo + nd->count; s++) pair(q, t->ys + s * D, 1, D, f, z);
     } else {
       i++;
       continue;
     }
     i = nd->skip;
   }
-  for (int d = 0; d < D; d++) f[d] = acc[d];
-  *zout = z;
 }

@@ -11,10 +11,12 @@
  * not summarised is visited point by point. With angle 0 every pair is
  * computed exactly.
  *
- * The kernel is the Student-t of t-SNE with `dof` degrees of freedom:
- * w = (1 + d^2/dof)^(-(dof+1)/2) and u = 1 / (1 + d^2/dof); a query at y_i
- * sums z_i = sum_j w_ij and f_i = sum_j w_ij u_ij (y_i - y_j), which are
- * Z's share and the unnormalised repulsive force of the exact gradient. */
+ * The kernel is the Student-t of t-SNE with dof = dims - 1 degrees of
+ * freedom (scikit-learn's choice: 1 in 2-D, 2 in 3-D): w = (1 + d^2/dof)^
+ * (-(dof+1)/2) and u = 1 / (1 + d^2/dof); a query at y_i sums z_i = sum_j
+ * w_ij and f_i = sum_j w_ij u_ij (y_i - y_j), which are Z's share and the
+ * unnormalised repulsive force of the exact gradient. The far field is
+ * summed in float (relative to each group's centre), the rest in double. */
 #ifndef LT_BH_TREE_H
 #define LT_BH_TREE_H
 
@@ -39,12 +41,11 @@ lt_status lt_bh_tree_build(lt_bh_tree *t, const double *y, int64_t n);
  * each point alone and walks the tree once per leaf instead of per point.
  * OpenMP threads split the leaves; each result is computed by one thread in
  * a fixed order, so the thread count does not change it. */
-lt_status lt_bh_tree_repulsion(lt_bh_tree *t, double dof, double angle, double *f, double *z);
+lt_status lt_bh_tree_repulsion(lt_bh_tree *t, double angle, double *f, double *z);
 
 /* The same sums for one query point q (dims doubles) against every point of
  * the tree (none left out), testing each cell against q alone (scikit-learn's
  * walk): for placing new points into a fixed embedding. */
-void lt_bh_tree_repulsion_at(const lt_bh_tree *t, const double *q, double dof, double angle, double *f,
-                             double *z);
+void lt_bh_tree_repulsion_at(const lt_bh_tree *t, const double *q, double angle, double *f, double *z);
 
 #endif

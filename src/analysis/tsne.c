@@ -268,6 +268,23 @@ lt_status lt_tsne_affinities(const float *x, int64_t n, int64_t d, double perple
   return exact ? exact_affinities(x, n, d, perplexity, p) : knn_affinities(x, n, d, perplexity, p);
 }
 
+lt_status lt_tsne_joint_p(const lt_tensor *x, double perplexity, bool exact, lt_tensor *out) {
+  int64_t n = x->shape[0];
+  lt_tensor *xc = lt_tensor_contiguous_values((lt_tensor *)x);
+  if (!xc) return LT_ERR_MEMORY;
+  lt_tsne_p p;
+  lt_status st = lt_tsne_affinities(lt_tensor_data(xc), n, x->shape[1], perplexity, exact, &p);
+  lt_tensor_release(xc);
+  if (st) return st;
+  float *o = lt_tensor_data(out);
+  memset(o, 0, (size_t)(n * n) * sizeof(float));
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t a = p.row[i]; a < p.row[i + 1]; a++) o[i * n + p.col[a]] = (float)p.val[a];
+  lt_tensor_bump_version(out);
+  lt_tsne_p_free(&p);
+  return LT_OK;
+}
+
 /* ==================== initialisation ==================== */
 
 /* LAPACK from OpenBLAS: selected eigenpairs of a symmetric matrix. The three
@@ -388,6 +405,10 @@ struct lt_tsne_work {
   lt_tsne_method method;
   double angle, dof;
   double *f, *z, *kl_row; /* repulsion (n x dims), each point's share of Z, of the KL */
+  float *yf;              /* the embedding in float, for the attraction's gathers */
+  float *pf;              /* P's values in float, copied from `pf_of` */
+  const double *pf_of;
+  int64_t pf_nnz;
   lt_bh_tree *tree;
   lt_fft_repulsion *fft;
 };
@@ -397,6 +418,8 @@ void lt_tsne_work_free(lt_tsne_work *w) {
   lt_free(w->f, (size_t)(w->n * w->dims) * sizeof(double));
   lt_free(w->z, (size_t)w->n * sizeof(double));
   lt_free(w->kl_row, (size_t)w->n * sizeof(double));
+  lt_free(w->yf, (size_t)(w->n * w->dims) * sizeof(float));
+  lt_free(w->pf, (size_t)w->pf_nnz * sizeof(float));
   lt_bh_tree_free(w->tree);
   lt_fft_repulsion_free(w->fft);
   lt_free(w, sizeof *w);
@@ -409,7 +432,8 @@ lt_tsne_work *lt_tsne_work_new(int64_t n, int dims, lt_tsne_method method, doubl
   w->f = lt_alloc((size_t)(n * dims) * sizeof(double));
   w->z = lt_alloc((size_t)n * sizeof(double));
   w->kl_row = lt_alloc((size_t)n * sizeof(double));
-  bool ok = w->f && w->z && w->kl_row;
+  w->yf = lt_alloc((size_t)(n * dims) * sizeof(float));
+  bool ok = w->f && w->z && w->kl_row && w->yf;
   if (ok && method == LT_TSNE_BARNES_HUT) ok = (w->tree = lt_bh_tree_new(dims)) != NULL;
   if (ok && method == LT_TSNE_FFT) ok = (w->fft = lt_fft_repulsion_new()) != NULL;
   if (!ok) {
@@ -457,49 +481,96 @@ static void exact_repulsion(const lt_tsne_work *w, const double *y) {
   }
 }
 
-/* Row i of the attraction: g = ex * sum_j p_ij u_ij (y_i - y_j) over P's
- * entries, and the row's KL term when asked (P and Q floored as scikit-learn
- * does). D and dof are constants at each call site below, so the compiler
- * unrolls the coordinate loops and drops the kernel's branches. */
-static inline __attribute__((always_inline)) double attract_row(const lt_tsne_p *p, int64_t i, const double *y,
-                                                               double ex, double zsum, double floor_, bool want_kl,
-                                                               double *g, const int D, const double dof) {
-  double acc[3] = {0, 0, 0}, diff[3], k, u, kl = 0;
-  const double *yi = y + i * D;
-  for (int64_t a = p->row[i]; a < p->row[i + 1]; a++) {
-    student(sqdist(yi, y + (int64_t)p->col[a] * D, D, diff), dof, &k, &u);
-    double pe = ex * p->val[a];
-    for (int c = 0; c < D; c++) acc[c] += pe * u * diff[c];
-    if (want_kl) kl += pe * log(fmax(pe, floor_) / fmax(k / zsum, floor_));
+enum { CHUNK = 64, LANES = 8 }; /* neighbours gathered at a time; independent partial sums */
+
+/* Row i of the attraction, g = sum_j p_ij u_ij (y_i - y_j) over P's
+ * entries, in float: the neighbours' offsets are gathered in chunks, so the
+ * kernel loop runs as SIMD (in a fixed order). D is a constant at each call
+ * site (2: dof 1, 3: dof 2). */
+static inline __attribute__((always_inline)) void attract_row(const lt_tsne_p *p, const float *pf, int64_t i,
+                                                             const float *y, double *g, const int D) {
+  float dx[3][CHUNK + LANES], tail[LANES];
+  double acc[3] = {0, 0, 0};
+  const float *yi = y + i * D;
+  for (int64_t a0 = p->row[i]; a0 < p->row[i + 1]; a0 += CHUNK) {
+    int m = p->row[i + 1] - a0 < CHUNK ? (int)(p->row[i + 1] - a0) : CHUNK;
+    for (int a = 0; a < m; a++) {
+      const float *yj = y + (int64_t)p->col[a0 + a] * D;
+      for (int d = 0; d < D; d++) dx[d][a] = yi[d] - yj[d];
+    }
+    const float *pv = pf + a0;
+    int full = m - m % LANES;
+    if (full < m) { /* the last few, padded with zero weights */
+      for (int l = 0; l < LANES; l++) {
+        tail[l] = full + l < m ? pv[full + l] : 0;
+        for (int d = 0; d < D; d++) dx[d][full + l] = full + l < m ? dx[d][full + l] : 0;
+      }
+    }
+    float s[3][LANES] = {{0}};
+    for (int a = 0; a < m; a += LANES) {
+      const float *w = a < full ? pv + a : tail;
+      for (int l = 0; l < LANES; l++) {
+        float d2 = 0;
+        for (int d = 0; d < D; d++) d2 += dx[d][a + l] * dx[d][a + l];
+        float pu = w[l] / (1.0f + (D == 2 ? d2 : 0.5f * d2));
+        for (int d = 0; d < D; d++) s[d][l] += pu * dx[d][a + l];
+      }
+    }
+    for (int d = 0; d < D; d++)
+      for (int l = 0; l < LANES; l++) acc[d] += s[d][l];
   }
-  for (int c = 0; c < D; c++) g[c] = acc[c];
-  return kl;
+  for (int d = 0; d < D; d++) g[d] = acc[d];
 }
 
-/* The same for any number of dims (method 'exact' only). */
-static double attract_row_any(const lt_tsne_p *p, int64_t i, const double *y, double ex, double zsum,
-                              double floor_, bool want_kl, double *g, int D, double dof) {
+/* Row i's KL term, sum_j p log(p / q), in double, P and Q floored as
+ * scikit-learn does; only every CHECK_EVERY iterations. */
+static double kl_row(const lt_tsne_p *p, int64_t i, const double *y, int D, double dof, double ex, double zsum,
+                     double floor_) {
   double diff[D], k, u, kl = 0;
-  for (int c = 0; c < D; c++) g[c] = 0;
   for (int64_t a = p->row[i]; a < p->row[i + 1]; a++) {
     student(sqdist(y + i * D, y + (int64_t)p->col[a] * D, D, diff), dof, &k, &u);
     double pe = ex * p->val[a];
-    for (int c = 0; c < D; c++) g[c] += pe * u * diff[c];
-    if (want_kl) kl += pe * log(fmax(pe, floor_) / fmax(k / zsum, floor_));
+    kl += pe * log(fmax(pe, floor_) / fmax(k / zsum, floor_));
   }
   return kl;
 }
 
-static void attraction(const lt_tsne_work *w, const lt_tsne_p *p, const double *y, double ex, double zsum,
-                       double *grad, bool want_kl) {
+/* The attraction for any number of dims (method 'exact' only), in double. */
+static void attract_row_any(const lt_tsne_p *p, int64_t i, const double *y, double ex, double *g, int D,
+                            double dof) {
+  double diff[D], k, u;
+  for (int c = 0; c < D; c++) g[c] = 0;
+  for (int64_t a = p->row[i]; a < p->row[i + 1]; a++) {
+    student(sqdist(y + i * D, y + (int64_t)p->col[a] * D, D, diff), dof, &k, &u);
+    for (int c = 0; c < D; c++) g[c] += ex * p->val[a] * u * diff[c];
+  }
+}
+
+/* P's values in float, copied once per P. */
+static lt_status float_p(lt_tsne_work *w, const lt_tsne_p *p) {
+  if (w->pf_of == p->val && w->pf_nnz == p->nnz) return LT_OK;
+  lt_free(w->pf, (size_t)w->pf_nnz * sizeof(float));
+  w->pf_nnz = 0, w->pf_of = NULL;
+  if (!(w->pf = lt_alloc((size_t)p->nnz * sizeof(float)))) return LT_ERR_MEMORY;
+  for (int64_t a = 0; a < p->nnz; a++) w->pf[a] = (float)p->val[a];
+  w->pf_nnz = p->nnz, w->pf_of = p->val;
+  return LT_OK;
+}
+
+/* grad = ex * attraction, and each row's KL term when asked. */
+static void attraction(lt_tsne_work *w, const lt_tsne_p *p, const double *y, double ex, double zsum, double *grad,
+                       bool want_kl) {
   int D = w->dims;
   double floor_ = w->method == LT_TSNE_EXACT ? DBL_EPSILON : FLT_MIN, dof = w->dof;
+  for (int64_t a = 0; a < p->n * D; a++) w->yf[a] = (float)y[a];
 #pragma omp parallel for schedule(static, 256)
   for (int64_t i = 0; i < p->n; i++) {
     double *g = grad + i * D;
-    if (D == 2 && dof == 1) w->kl_row[i] = attract_row(p, i, y, ex, zsum, floor_, want_kl, g, 2, 1);
-    else if (D == 3 && dof == 2) w->kl_row[i] = attract_row(p, i, y, ex, zsum, floor_, want_kl, g, 3, 2);
-    else w->kl_row[i] = attract_row_any(p, i, y, ex, zsum, floor_, want_kl, g, D, dof);
+    if (D == 2) attract_row(p, w->pf, i, w->yf, g, 2);
+    else if (D == 3) attract_row(p, w->pf, i, w->yf, g, 3);
+    else attract_row_any(p, i, y, 1, g, D, dof);
+    for (int d = 0; d < D; d++) g[d] *= ex;
+    w->kl_row[i] = want_kl ? kl_row(p, i, y, D, dof, ex, zsum, floor_) : 0;
   }
 }
 
@@ -513,10 +584,11 @@ lt_status lt_tsne_gradient(lt_tsne_work *w, const lt_tsne_p *p, const double *y,
     st = lt_fft_repulsion_2d(w->fft, y, n, w->f, &zsum);
   } else {
     if (w->method == LT_TSNE_EXACT) exact_repulsion(w, y);
-    else if (!(st = lt_bh_tree_build(w->tree, y, n))) st = lt_bh_tree_repulsion(w->tree, w->dof, w->angle, w->f, w->z);
+    else if (!(st = lt_bh_tree_build(w->tree, y, n))) st = lt_bh_tree_repulsion(w->tree, w->angle, w->f, w->z);
     for (int64_t i = 0; i < n; i++) zsum += w->z[i]; /* in order: the same sum for any thread count */
   }
   if (st) return st;
+  if (float_p(w, p)) return lt_error(LT_ERR_MEMORY, "tsne: out of memory for %lld affinities", (long long)p->nnz);
   zsum = fmax(zsum, DBL_MIN);
   attraction(w, p, y, exaggeration, zsum, grad, kl != NULL);
   double c = 2 * (w->dof + 1) / w->dof;

@@ -93,6 +93,10 @@ void lt_tsne_conditional(const float *d2, int64_t n, int k, double perplexity, d
  * affinities, symmetrised and normalised. */
 lt_status lt_tsne_affinities(const float *x, int64_t n, int64_t d, double perplexity, bool exact, lt_tsne_p *p);
 
+/* The joint P of x as a dense n x n tensor `out` (contiguous), for tests
+ * and inspection of small sets. */
+lt_status lt_tsne_joint_p(const lt_tensor *x, double perplexity, bool exact, lt_tensor *out);
+
 /* The KL gradient at y (n x dims) for P scaled by `exaggeration`: grad
  * (n x dims) and, when kl is not NULL, KL(exaggeration * P || Q). */
 typedef struct lt_tsne_work lt_tsne_work;

@@ -49,6 +49,7 @@ int luaopen_latent_core(lua_State *L) {
   lt_open_sys(L, module);
   lt_open_corrupt(L, module);
   lt_open_tsne(L, module);
+  lt_open_analysis(L, module);
   luaL_getmetatable(L, LT_TENSOR_MT);
   lua_setfield(L, module, "Tensor"); /* the metatable, for the Lua side to extend */
   lt_push_methods(L);

@@ -79,4 +79,5 @@ void lt_open_sys(lua_State *L, int module);       /* l_sys.c: isatty, terminal w
 
 void lt_open_corrupt(lua_State *L, int module);   /* l_corrupt.c: corruption schemes (core.corrupt) */
 void lt_open_tsne(lua_State *L, int module);      /* l_tsne.c: t-SNE embeddings (core.tsne) */
+void lt_open_analysis(lua_State *L, int module);  /* l_analysis.c: lt.knn, PCA and metrics (core.analysis) */
 #endif

@@ -38,9 +38,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Floats of scratch (columns, the other side's operand, im2col's planes) per
- * chunk of images and thread: small enough that a chunk's columns stay in
- * the core's L2 between im2col and the GEMM (or the GEMM and col2im). */
+/* Floats of scratch (columns and the other side's operand) per chunk of
+ * images and thread: small enough that a chunk's columns stay in the core's
+ * L2 between im2col and the GEMM (or the GEMM and col2im). */
 #define CHUNK_FLOATS ((int64_t)1 << 16)
 /* conv2d keeps the columns of its input for backward up to this many floats. */
 #define KEEP_FLOATS ((int64_t)1 << 23)
@@ -111,17 +111,18 @@ static void chunk_range(const plan *p, int64_t n, int64_t c, int64_t *n0, int64_
   *m = (c + 1) * n / p->chunks - *n0;
 }
 
-/* One thread's buffers: the columns of a chunk (K x nb L), the other side's
- * operand (co x nb L), im2col's work, and the thread's weight and bias
- * gradient sums (co x K, and one double per bias channel). */
+/* One thread's buffers: the columns of a chunk (K x nb lp), the other
+ * side's operand (co x nb lp), im2col's work, and the thread's weight and
+ * bias gradient sums (co x K, and one double per bias channel). */
 typedef struct {
   float *col, *tmp, *work, *gw;
   double *gb;
 } slot;
 
-/* What a kernel needs: columns, the other side's operand, gradient sums. */
+/* What a kernel needs: columns, the other side's operand, im2col's work,
+ * gradient sums. */
 typedef struct {
-  bool col, tmp, gw;
+  bool col, tmp, work, gw;
   int64_t gb; /* bias channels, 0 for none */
 } needs;
 
@@ -134,16 +135,16 @@ typedef struct {
 
 static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; } /* 64-byte steps */
 
-static int64_t per_image_floats(const geom *g) {
-  return (lt_conv_k(g) + g->co) * lt_conv_lp(g) + (int64_t)lt_im2col_work_floats(g, 1);
-}
+/* The columns and the other side's operand of one image (im2col's work is
+ * a few KB whatever the chunk). */
+static int64_t per_image_floats(const geom *g) { return (lt_conv_k(g) + g->co) * lt_conv_lp(g); }
 
 static lt_status scratch_init(scratch *s, const geom *g, const plan *p, needs nd) {
   const int64_t nl = p->nb * lt_conv_lp(g);
   *s = (scratch){0};
   s->at_tmp = nd.col ? round16(lt_conv_k(g) * nl) : 0;
   s->at_work = s->at_tmp + (nd.tmp ? round16(g->co * nl) : 0);
-  s->at_gw = s->at_work + (nd.col ? round16((int64_t)lt_im2col_work_floats(g, p->nb)) : 0);
+  s->at_gw = s->at_work + (nd.work ? round16((int64_t)lt_im2col_work_floats(g, p->nb)) : 0);
   s->at_gb = s->at_gw + (nd.gw ? round16(g->co * lt_conv_k(g)) : 0);
   s->stride = s->at_gb + round16(2 * nd.gb); /* doubles */
   s->bytes = (size_t)(s->stride * p->threads) * sizeof(float);
@@ -168,16 +169,17 @@ static void slot_zero(const slot *s, const geom *g, needs nd) {
 /* gw and gb (either may be NULL) = the sums of the threads' parts, thread 0 first. */
 static void reduce_slots(const scratch *s, const plan *p, const geom *g, needs nd, float *gw, float *gb) {
   const int64_t nw = g->co * lt_conv_k(g);
+  double *gb0 = scratch_slot(s, 0).gb;
   for (int t = 0; t < p->threads; t++) {
-    slot sl = scratch_slot(s, t);
+    const slot sl = scratch_slot(s, t);
     if (gw && t == 0) memcpy(gw, sl.gw, (size_t)nw * sizeof *gw);
     else if (gw)
       for (int64_t k = 0; k < nw; k++) gw[k] += sl.gw[k];
     if (gb && t > 0)
-      for (int64_t k = 0; k < nd.gb; k++) scratch_slot(s, 0).gb[k] += sl.gb[k];
+      for (int64_t k = 0; k < nd.gb; k++) gb0[k] += sl.gb[k];
   }
   if (gb)
-    for (int64_t k = 0; k < nd.gb; k++) gb[k] = (float)scratch_slot(s, 0).gb[k];
+    for (int64_t k = 0; k < nd.gb; k++) gb[k] = (float)gb0[k];
 }
 
 /* The other side's operand needs a copy unless it is one image already laid
@@ -218,9 +220,9 @@ static const float *other_side(const geom *g, const float *src, int64_t m, const
 static void conv2d_forward_chunk(const geom *g, const float *x, const float *w, const float *b, float *y,
                                  float *keep, int64_t n0, int64_t m, const slot *s) {
   const int64_t K = lt_conv_k(g), lp = lt_conv_lp(g), l = g->oh * g->ow, co = g->co;
+  float *o = y + n0 * co * l;
   int64_t ld;
   const float *col = columns(g, x, n0, m, s, keep, &ld);
-  float *o = y + n0 * co * l;
   if (!needs_tmp(g, m)) { /* straight into the output */
     gemm(false, false, co, l, K, w, K, col, ld, 0.0f, o, l);
     if (b) add_bias(o, co, l, b);
@@ -234,7 +236,7 @@ static lt_status conv2d_forward(const geom *g, const float *x, const float *w, c
                                 float *keep) {
   if (g->n == 0) return LT_OK;
   const plan P = make_plan(g->n, per_image_floats(g));
-  const needs nd = {.col = true, .tmp = true};
+  const needs nd = {.col = !keep, .tmp = true, .work = !pointwise(g)};
   scratch S;
   if (scratch_init(&S, g, &P, nd) != LT_OK) return LT_ERR_MEMORY;
 #pragma omp parallel num_threads(P.threads) if (P.threads > 1)
@@ -280,7 +282,8 @@ static lt_status conv2d_grads(const geom *g, const float *x, const float *kept, 
     return LT_OK;
   }
   const plan P = make_plan(g->n, per_image_floats(g));
-  const needs nd = {.col = gx || (gw && !kept), .tmp = true, .gw = gw != NULL, .gb = gb ? co : 0};
+  const bool cols = gx || (gw && !kept);
+  const needs nd = {.col = cols, .tmp = true, .work = cols, .gw = gw != NULL, .gb = gb ? co : 0};
   scratch S;
   if (scratch_init(&S, g, &P, nd) != LT_OK) return LT_ERR_MEMORY;
 #pragma omp parallel num_threads(P.threads) if (P.threads > 1)
@@ -314,7 +317,7 @@ static void conv_transpose2d_forward_chunk(const geom *g, const float *x, const 
 static lt_status conv_transpose2d_forward(const geom *g, const float *x, const float *w, const float *b, float *y) {
   if (g->n == 0) return LT_OK;
   const plan P = make_plan(g->n, per_image_floats(g));
-  const needs nd = {.col = true, .tmp = true};
+  const needs nd = {.col = true, .tmp = true, .work = true};
   scratch S;
   if (scratch_init(&S, g, &P, nd) != LT_OK) return LT_ERR_MEMORY;
 #pragma omp parallel num_threads(P.threads) if (P.threads > 1)
@@ -369,7 +372,7 @@ static lt_status conv_transpose2d_grads(const geom *g, const float *x, const flo
     return LT_OK;
   }
   const plan P = make_plan(g->n, per_image_floats(g));
-  const needs nd = {.col = true, .tmp = true, .gw = gw != NULL, .gb = gb ? g->c : 0};
+  const needs nd = {.col = true, .tmp = true, .work = true, .gw = gw != NULL, .gb = gb ? g->c : 0};
   scratch S;
   if (scratch_init(&S, g, &P, nd) != LT_OK) return LT_ERR_MEMORY;
 #pragma omp parallel num_threads(P.threads) if (P.threads > 1)

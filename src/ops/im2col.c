@@ -25,6 +25,11 @@
  * its own images). */
 static bool run_parallel(int64_t amount) { return amount > PAR_MIN && !omp_in_parallel(); }
 
+/* The steps of one pair are inlined into the group functions, which are
+ * compiled twice (LT_EW_CLONES), so that they run as AVX2 code where the
+ * CPU has it. */
+#define INLINE inline __attribute__((always_inline))
+
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -50,7 +55,9 @@ static inline void copy_row(float *restrict d, const float *restrict s, int64_t 
 /* d[k] = v for k < n */
 static inline void fill_row(float *d, float v, int64_t n) {
   const float b[8] = {v, v, v, v, v, v, v, v};
-  if (n >= 8) {
+  if (n >= 32 && v == 0.0f) {
+    memset(d, 0, (size_t)n * sizeof *d);
+  } else if (n >= 8) {
     for (int64_t k = 0; k + 8 < n; k += 8) memcpy(d + k, b, sizeof b);
     memcpy(d + n - 8, b, sizeof b);
   } else if (n >= 4) {
@@ -108,47 +115,25 @@ static inline void deinterleave_row(float *restrict e, float *restrict o, const 
   }
 }
 
-/* r[2 j] = e[j], r[2 j + 1] = o[j] for j < n */
-static inline void interleave_row(float *restrict r, const float *restrict e, const float *restrict o, int64_t n) {
+/* r[2 j] = v + e[j], r[2 j + 1] = v + o[j] for j < n */
+static inline void interleave_row(float *restrict r, const float *restrict e, const float *restrict o, float v,
+                                  int64_t n) {
   if (n < 4) {
-    for (int64_t j = 0; j < n; j++) r[2 * j] = e[j], r[2 * j + 1] = o[j];
+    for (int64_t j = 0; j < n; j++) r[2 * j] = v + e[j], r[2 * j + 1] = v + o[j];
     return;
   }
   const int64_t blk = n >= 8 ? 8 : 4;
   for (int64_t j = 0;; j += blk) {
     if (j + blk > n) j = n - blk;
     if (blk == 8)
-      for (int k = 0; k < 8; k++) r[2 * (j + k)] = e[j + k], r[2 * (j + k) + 1] = o[j + k];
+      for (int k = 0; k < 8; k++) r[2 * (j + k)] = v + e[j + k], r[2 * (j + k) + 1] = v + o[j + k];
     else
-      for (int k = 0; k < 4; k++) r[2 * (j + k)] = e[j + k], r[2 * (j + k) + 1] = o[j + k];
+      for (int k = 0; k < 4; k++) r[2 * (j + k)] = v + e[j + k], r[2 * (j + k) + 1] = v + o[j + k];
     if (j + blk == n) break;
   }
 }
 
 /* ==================== geometry ==================== */
-
-void lt_conv_geom_init(lt_conv_geom *g) {
-  /* + 1 row: a tap's run of oh pitch-long rows may end in the row below */
-  g->qh = g->oh + (g->kh - 1) * g->dh / g->sh + 1;
-  g->qw = g->ow + (g->kw - 1) * g->dw / g->sw;
-  g->pitch = 2 * g->qw <= 3 * g->ow ? g->qw : g->ow;
-}
-
-/* The padded window of one image channel: xh x xw = (sh qh) x (sw qw). */
-static int64_t win_rows(const lt_conv_geom *g) { return g->sh * g->qh; }
-static int64_t win_cols(const lt_conv_geom *g) { return g->sw * g->qw; }
-static int64_t plane_floats(const lt_conv_geom *g) { return g->qh * g->qw; }
-
-/* With one column phase, the window's rows go straight to their planes;
- * with more, the window is a buffer of its own, split in a second step. */
-static bool split_cols(const lt_conv_geom *g) { return g->sw > 1; }
-
-/* Floats of one pair's planes, and of its window after them if separate. */
-static int64_t pair_floats(const lt_conv_geom *g) {
-  return win_rows(g) * win_cols(g) * (split_cols(g) ? 2 : 1);
-}
-
-size_t lt_im2col_work_floats(const lt_conv_geom *g, int64_t m) { return (size_t)(m * g->c * pair_floats(g)); }
 
 /* Is row phase a (column phase b) read by any of the kh (kw) taps? */
 static bool phase_read(int64_t a, int64_t k, int64_t d, int64_t s) {
@@ -157,14 +142,46 @@ static bool phase_read(int64_t a, int64_t k, int64_t d, int64_t s) {
   return false;
 }
 
+
+void lt_conv_geom_init(lt_conv_geom *g) {
+  /* + 1 row: a tap's run of oh pitch-long rows may end in the row below */
+  g->qh = g->oh + (g->kh - 1) * g->dh / g->sh + 1;
+  g->qw = g->ow + (g->kw - 1) * g->dw / g->sw;
+  g->pitch = 2 * g->qw <= 3 * g->ow ? g->qw : g->ow;
+  g->row_phases = 0;
+  for (int64_t t = 0; t < g->kh; t++)
+    if (t * g->dh % g->sh < 64) g->row_phases |= (uint64_t)1 << (t * g->dh % g->sh);
+}
+
+/* Does some tap read row phase a? */
+static inline bool row_read(const lt_conv_geom *g, int64_t a) {
+  return a < 64 ? (g->row_phases >> a) & 1 : phase_read(a, g->kh, g->dh, g->sh);
+}
+
+/* The padded window of one image channel: xh x xw = (sh qh) x (sw qw). */
+static int64_t win_rows(const lt_conv_geom *g) { return g->sh * g->qh; }
+static int64_t win_cols(const lt_conv_geom *g) { return g->sw * g->qw; }
+static int64_t plane_floats(const lt_conv_geom *g) { return g->qh * g->qw; }
+
+/* With one column phase, the window's rows go straight to their planes;
+ * with two, the image rows are split into them directly (split_image2);
+ * with more, the window is a buffer of its own, split in a second step. */
+static bool split_cols(const lt_conv_geom *g) { return g->sw > 2; }
+
+/* Floats of one pair's planes, and of its window after them if separate. */
+static int64_t pair_floats(const lt_conv_geom *g) {
+  return win_rows(g) * win_cols(g) * (split_cols(g) ? 2 : 1);
+}
+
+
 /* Plane (a, b) of one pair; planes lie one after another, each qh x qw. */
-static float *plane_at(const lt_conv_geom *g, float *planes, int64_t a, int64_t b) {
+static inline float *plane_at(const lt_conv_geom *g, float *planes, int64_t a, int64_t b) {
   return planes + (a * g->sw + b) * plane_floats(g);
 }
 
 /* Where window row py goes: its plane row (one column phase) or its row of
  * the separate window. */
-static float *window_row(const lt_conv_geom *g, float *pair, int64_t py) {
+static inline float *window_row(const lt_conv_geom *g, float *pair, int64_t py) {
   if (!split_cols(g)) return plane_at(g, pair, py % g->sh, 0) + py / g->sh * g->qw;
   return pair + win_rows(g) * win_cols(g) + py * win_cols(g);
 }
@@ -185,38 +202,41 @@ static float *window_row(const lt_conv_geom *g, float *pair, int64_t py) {
  * before wrote for other pairs in between, not just now (see im2col.h). */
 static int64_t group_pairs(const lt_conv_geom *g) { return max64(1, GROUP_FLOATS / pair_floats(g)); }
 
+/* One group's planes (and windows) per thread that may run a call. */
+size_t lt_im2col_work_floats(const lt_conv_geom *g, int64_t m) {
+  const int64_t pairs = m * g->c, gp = min64(group_pairs(g), pairs), groups = gp > 0 ? (pairs + gp - 1) / gp : 0;
+  return (size_t)(min64(groups, omp_get_max_threads()) * gp * pair_floats(g));
+}
+
+/* The planes of pair q of group [q0, ...) in this thread's part of work. */
+static float *group_work(const lt_conv_geom *g, float *work, int64_t q, int64_t q0) {
+  return work + (omp_get_thread_num() * group_pairs(g) + (q - q0)) * pair_floats(g);
+}
+
 /* ==================== im2col ==================== */
 
 /* Step 1: the padded window of one image channel (h x w at src): pixel
- * (py, px) = src (py - ph, px - pw) inside the image, else 0. */
-LT_EW_CLONES static void pad_window(const lt_conv_geom *g, const float *src, float *pair) {
+ * (py, px) = src (py - ph, px - pw) inside the image, else 0. All zeros
+ * first, then the image rows over them: two long loops rather than three
+ * short ones per row. */
+static INLINE void pad_window(const lt_conv_geom *g, const float *src, float *pair) {
   const int64_t xh = win_rows(g), xw = win_cols(g);
   const int64_t c0 = min64(g->pw, xw), c1 = min64(g->pw + g->w, xw); /* window columns from the image */
-  for (int64_t py = 0; py < xh; py++) {
-    float *d = window_row(g, pair, py);
-    const int64_t iy = py - g->ph;
-    if (iy < 0 || iy >= g->h) {
-      fill_row(d, 0.0f, xw);
-      continue;
-    }
-    fill_row(d, 0.0f, c0);
-    if (c1 > c0) copy_row(d + c0, src + iy * g->w + (c0 - g->pw), c1 - c0);
-    fill_row(d + c1, 0.0f, xw - c1);
-  }
+  const int64_t r0 = min64(g->ph, xh), r1 = min64(g->ph + g->h, xh);  /* window rows from the image */
+  fill_row(split_cols(g) ? window_row(g, pair, 0) : pair, 0.0f, xh * xw);
+  if (c1 > c0)
+    for (int64_t py = r0; py < r1; py++)
+      copy_row(window_row(g, pair, py) + c0, src + (py - g->ph) * g->w + (c0 - g->pw), c1 - c0);
 }
 
 /* Step 2 (column stride > 1): each window row into its column phases;
  * rows and columns of phases no tap reads are skipped. */
-LT_EW_CLONES static void split_window(const lt_conv_geom *g, float *pair) {
+static INLINE void split_window(const lt_conv_geom *g, float *pair) {
   const int64_t qw = g->qw, sw = g->sw;
   for (int64_t py = 0; py < win_rows(g); py++) {
     const int64_t a = py % g->sh, i = py / g->sh;
-    if (!phase_read(a, g->kh, g->dh, g->sh)) continue;
+    if (!row_read(g, a)) continue;
     const float *r = window_row(g, pair, py);
-    if (sw == 2) {
-      deinterleave_row(plane_at(g, pair, a, 0) + i * qw, plane_at(g, pair, a, 1) + i * qw, r, qw);
-      continue;
-    }
     for (int64_t b = 0; b < sw; b++) {
       if (!phase_read(b, g->kw, g->dw, sw)) continue;
       float *p = plane_at(g, pair, a, b) + i * qw;
@@ -225,9 +245,50 @@ LT_EW_CLONES static void split_window(const lt_conv_geom *g, float *pair) {
   }
 }
 
+/* Where the image columns of a row land for column stride 2: image column
+ * ix is padded column ix + pw = 2 x + b, so even columns go to plane
+ * be = pw % 2 from its column se = pw / 2 on, odd ones to the other plane
+ * from column so = (pw + 1) / 2 on; ne and no of them fit in the planes. */
+typedef struct {
+  int64_t be, se, so, ne, no;
+} cols2;
+
+static cols2 columns2(const lt_conv_geom *g) {
+  cols2 k = {g->pw % 2, min64(g->pw / 2, g->qw), min64((g->pw + 1) / 2, g->qw), 0, 0};
+  k.ne = min64((g->w + 1) / 2, g->qw - k.se);
+  k.no = min64(g->w / 2, g->qw - k.so);
+  return k;
+}
+
+/* Steps 1 and 2 at once for column stride 2: plane rows straight from the
+ * image rows, zero where the padding is. */
+static INLINE void split_image2(const lt_conv_geom *g, const float *src, float *pair) {
+  const int64_t qw = g->qw;
+  const cols2 k = columns2(g);
+  for (int64_t a = 0; a < g->sh; a++) {
+    if (!row_read(g, a)) continue;
+    float *e = plane_at(g, pair, a, k.be), *o = plane_at(g, pair, a, 1 - k.be);
+    int64_t iy = a - g->ph;
+    for (int64_t i = 0; i < g->qh; i++, e += qw, o += qw, iy += g->sh) {
+      if (iy < 0 || iy >= g->h) {
+        fill_row(e, 0.0f, qw);
+        fill_row(o, 0.0f, qw);
+        continue;
+      }
+      const float *r = src + iy * g->w;
+      fill_row(e, 0.0f, k.se);
+      fill_row(o, 0.0f, k.so);
+      deinterleave_row(e + k.se, o + k.so, r, k.no);
+      if (k.ne > k.no) e[k.se + k.no] = r[2 * k.no]; /* an odd width's last column */
+      fill_row(e + k.se + k.ne, 0.0f, qw - k.se - k.ne);
+      fill_row(o + k.so + k.no, 0.0f, qw - k.so - k.no);
+    }
+  }
+}
+
 /* Step 3: the taps' columns of one pair (col points at its first column of
  * row (ci, 0, 0); rows ld apart). */
-LT_EW_CLONES static void taps_to_columns(const lt_conv_geom *g, float *pair, float *col, int64_t ld) {
+static INLINE void taps_to_columns(const lt_conv_geom *g, float *pair, float *col, int64_t ld) {
   FOR_EACH_TAP(g, pair, {
     float *d = col + t * ld;
     if (g->pitch == g->qw) copy_row(d, src, g->oh * g->qw);
@@ -236,27 +297,38 @@ LT_EW_CLONES static void taps_to_columns(const lt_conv_geom *g, float *pair, flo
   });
 }
 
+/* The columns of pairs q0 .. q1 - 1 (a group), their planes in `planes`. */
+LT_EW_CLONES static void im2col_group(const lt_conv_geom *g, const float *img, int64_t q0, int64_t q1, float *col,
+                                      int64_t ld, float *planes) {
+  const int64_t hw = g->h * g->w, lp = lt_conv_lp(g), kk = g->kh * g->kw, pf = pair_floats(g);
+  if (g->sw == 2) {
+    for (int64_t q = q0; q < q1; q++) split_image2(g, img + q * hw, planes + (q - q0) * pf);
+  } else {
+    for (int64_t q = q0; q < q1; q++) pad_window(g, img + q * hw, planes + (q - q0) * pf);
+    if (split_cols(g))
+      for (int64_t q = q0; q < q1; q++) split_window(g, planes + (q - q0) * pf);
+  }
+  for (int64_t q = q0; q < q1; q++) {
+    const int64_t i = q / g->c, ci = q % g->c;
+    taps_to_columns(g, planes + (q - q0) * pf, col + ci * kk * ld + i * lp, ld);
+  }
+}
+
 void lt_im2col(const lt_conv_geom *g, const float *img, int64_t m, float *col, int64_t ld, float *work) {
-  const int64_t pairs = m * g->c, hw = g->h * g->w, pf = pair_floats(g), lp = lt_conv_lp(g), kk = g->kh * g->kw;
+  const int64_t pairs = m * g->c, lp = lt_conv_lp(g), kk = g->kh * g->kw;
   const int64_t gp = group_pairs(g), groups = (pairs + gp - 1) / gp;
   const bool par = run_parallel(pairs * kk * lp);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t gr = 0; gr < groups; gr++) {
-    const int64_t q0 = gr * gp, q1 = min64(q0 + gp, pairs);
-    for (int64_t q = q0; q < q1; q++) pad_window(g, img + q * hw, work + q * pf);
-    if (split_cols(g))
-      for (int64_t q = q0; q < q1; q++) split_window(g, work + q * pf);
-    for (int64_t q = q0; q < q1; q++) {
-      const int64_t i = q / g->c, ci = q % g->c;
-      taps_to_columns(g, work + q * pf, col + ci * kk * ld + i * lp, ld);
-    }
+    const int64_t q0 = gr * gp;
+    im2col_group(g, img, q0, min64(q0 + gp, pairs), col, ld, group_work(g, work, q0, q0));
   }
 }
 
 /* ==================== col2im ==================== */
 
 /* Step 3 backwards for one tap of one pair: its columns added into its plane. */
-LT_EW_CLONES static void column_to_plane(const lt_conv_geom *g, const float *col, float *src) {
+static INLINE void column_to_plane(const lt_conv_geom *g, const float *col, float *src) {
   if (g->pitch == g->qw) add_row(src, col, g->oh * g->qw);
   else
     for (int64_t y = 0; y < g->oh; y++) add_row(src + y * g->qw, col + y * g->ow, g->ow);
@@ -264,15 +336,11 @@ LT_EW_CLONES static void column_to_plane(const lt_conv_geom *g, const float *col
 
 /* Step 2 backwards: the window rows interleaved from the column phases
  * (zero in rows of phases no tap reads). */
-LT_EW_CLONES static void merge_window(const lt_conv_geom *g, float *pair) {
+static INLINE void merge_window(const lt_conv_geom *g, float *pair) {
   const int64_t qw = g->qw, sw = g->sw;
   for (int64_t py = 0; py < win_rows(g); py++) {
     const int64_t a = py % g->sh, i = py / g->sh;
     float *r = window_row(g, pair, py);
-    if (sw == 2) {
-      interleave_row(r, plane_at(g, pair, a, 0) + i * qw, plane_at(g, pair, a, 1) + i * qw, qw);
-      continue;
-    }
     for (int64_t b = 0; b < sw; b++) {
       const float *p = plane_at(g, pair, a, b) + i * qw;
       for (int64_t x = 0; x < qw; x++) r[x * sw + b] = p[x];
@@ -280,9 +348,28 @@ LT_EW_CLONES static void merge_window(const lt_conv_geom *g, float *pair) {
   }
 }
 
+/* Steps 2 and 1 backwards at once for column stride 2 (see split_image2). */
+static INLINE void merge_image2(const lt_conv_geom *g, float *pair, float *dst, float v) {
+  const int64_t qw = g->qw;
+  const cols2 k = columns2(g);
+  const int64_t inside = max64(0, k.ne) + max64(0, k.no); /* image columns in the planes */
+  for (int64_t iy = 0; iy < g->h; iy++) {
+    float *d = dst + iy * g->w;
+    const int64_t py = iy + g->ph, a = py % g->sh, i = py / g->sh;
+    if (py >= win_rows(g) || !row_read(g, a)) {
+      fill_row(d, v, g->w);
+      continue;
+    }
+    const float *e = plane_at(g, pair, a, k.be) + i * qw + k.se, *o = plane_at(g, pair, a, 1 - k.be) + i * qw + k.so;
+    interleave_row(d, e, o, v, k.no);
+    if (k.ne > k.no) d[2 * k.no] = v + e[k.no];
+    fill_row(d + inside, v, g->w - inside);
+  }
+}
+
 /* Step 1 backwards: the image channel (h x w at dst) = v + its pixels of
  * the window; pixels outside the window (read by no tap) get v alone. */
-LT_EW_CLONES static void crop_window(const lt_conv_geom *g, float *pair, float *dst, float v) {
+static INLINE void crop_window(const lt_conv_geom *g, float *pair, float *dst, float v) {
   const int64_t inside = max64(0, min64(g->w, win_cols(g) - g->pw)); /* image columns in the window */
   for (int64_t iy = 0; iy < g->h; iy++) {
     float *d = dst + iy * g->w;
@@ -300,24 +387,39 @@ LT_EW_CLONES static void crop_window(const lt_conv_geom *g, float *pair, float *
  * taps of one pair add into overlapping places, and running them back to
  * back would read blocks whose stores are still in flight. Rows of phases
  * no tap reads stay zero from the start. */
+/* Pixels of pairs q0 .. q1 - 1 (a group) from their columns, through their
+ * planes in `planes`. */
+LT_EW_CLONES static void col2im_group(const lt_conv_geom *g, const float *col, int64_t ld, int64_t q0, int64_t q1,
+                                      float *img, const float *init, float *planes) {
+  const int64_t hw = g->h * g->w, pf = pair_floats(g), lp = lt_conv_lp(g), kk = g->kh * g->kw;
+  fill_row(planes, 0.0f, (q1 - q0) * pf); /* rows of phases no tap reads stay zero */
+  FOR_EACH_TAP(g, planes, {
+    for (int64_t q = q0; q < q1; q++) {
+      const int64_t i = q / g->c, ci = q % g->c;
+      column_to_plane(g, col + (ci * kk + t) * ld + i * lp, src + (q - q0) * pf);
+    }
+  });
+  for (int64_t q = q0; q < q1; q++) {
+    float *pair = planes + (q - q0) * pf, *dst = img + q * hw;
+    const float v = init ? init[q % g->c] : 0.0f;
+    if (g->sw == 2) {
+      merge_image2(g, pair, dst, v);
+      continue;
+    }
+    if (split_cols(g)) merge_window(g, pair);
+    crop_window(g, pair, dst, v);
+  }
+}
+
 void lt_col2im(const lt_conv_geom *g, const float *col, int64_t m, int64_t ld, float *img, const float *init,
                float *work) {
-  const int64_t pairs = m * g->c, hw = g->h * g->w, pf = pair_floats(g), lp = lt_conv_lp(g), kk = g->kh * g->kw;
-  const int64_t gp = group_pairs(g), groups = (pairs + gp - 1) / gp, planes = win_rows(g) * win_cols(g);
+  const int64_t pairs = m * g->c, lp = lt_conv_lp(g), kk = g->kh * g->kw;
+  const int64_t gp = group_pairs(g), groups = (pairs + gp - 1) / gp;
   const bool par = run_parallel(pairs * kk * lp);
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t gr = 0; gr < groups; gr++) {
-    const int64_t q0 = gr * gp, q1 = min64(q0 + gp, pairs);
-    for (int64_t q = q0; q < q1; q++) fill_row(work + q * pf, 0.0f, planes);
-    FOR_EACH_TAP(g, work, {
-      for (int64_t q = q0; q < q1; q++) {
-        const int64_t i = q / g->c, ci = q % g->c;
-        column_to_plane(g, col + (ci * kk + t) * ld + i * lp, src + q * pf);
-      }
-    });
-    if (split_cols(g))
-      for (int64_t q = q0; q < q1; q++) merge_window(g, work + q * pf);
-    for (int64_t q = q0; q < q1; q++) crop_window(g, work + q * pf, img + q * hw, init ? init[q % g->c] : 0.0f);
+    const int64_t q0 = gr * gp;
+    col2im_group(g, col, ld, q0, min64(q0 + gp, pairs), img, init, group_work(g, work, q0, q0));
   }
 }
 

@@ -37,8 +37,9 @@ typedef struct {
   int64_t kh, kw, sh, sw, ph, pw, dh, dw;
   int64_t oh, ow;
   /* derived by lt_conv_geom_init */
-  int64_t qh, qw;  /* rows and columns of a phase plane */
-  int64_t pitch;   /* columns per output row in the column layout: qw or ow */
+  int64_t qh, qw;       /* rows and columns of a phase plane */
+  int64_t pitch;        /* columns per output row in the column layout: qw or ow */
+  uint64_t row_phases;  /* bit a: some tap reads row phase a (for a < 64) */
 } lt_conv_geom;
 
 /* Sets the derived fields once the fields up to ow are set. */

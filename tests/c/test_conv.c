@@ -166,6 +166,9 @@ TEST(conv2d_vs_naive) {
       {2, 64, 40, 40, 3, 3, 3, params(1, 1, 1, 1, 1, 1, 0, 0), true, false},  /* one image per chunk, */
       {3, 64, 48, 48, 4, 5, 5, params(1, 1, 2, 2, 1, 1, 0, 0), true, false}, /* columns too big to keep */
       {2, 2, 4, 4, 3, 3, 3, params(1, 1, 3, 3, 1, 1, 0, 0), true, false},    /* padding wider than the kernel */
+      {3, 1, 12, 10, 3, 5, 3, params(1, 2, 2, 1, 2, 1, 0, 0), true, false},  /* one input channel: stride 1x2 */
+      {2, 1, 11, 13, 2, 3, 3, params(3, 3, 1, 1, 1, 1, 0, 0), false, false}, /* and dilation, stride 3 */
+      {1, 16, 32, 32, 8, 3, 3, params(2, 2, 1, 1, 1, 1, 0, 0), true, false}, /* one image: threads share its channels */
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     char what[32];
@@ -184,6 +187,9 @@ TEST(conv_transpose2d_vs_naive) {
       {2, 3, 4, 3, 5, 1, 1, params(1, 1, 0, 0, 1, 1, 0, 0), true, true},  /* pointwise */
       {5, 4, 40, 40, 24, 5, 5, params(1, 1, 2, 2, 1, 1, 0, 0), true, true}, /* one image per chunk */
       {25, 4, 8, 8, 2, 3, 3, params(2, 2, 1, 1, 1, 1, 1, 1), true, true},   /* several images per chunk */
+      {3, 2, 6, 5, 1, 3, 3, params(2, 1, 1, 1, 1, 1, 1, 0), true, true},    /* one output channel, stride 2x1 */
+      {2, 3, 4, 4, 1, 3, 3, params(3, 3, 0, 0, 1, 1, 2, 0), false, true},   /* the same, stride 3 */
+      {1, 8, 16, 16, 16, 3, 3, params(2, 2, 1, 1, 1, 1, 1, 1), true, true}, /* one image: threads share its channels */
   };
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     char what[40];
