@@ -37,19 +37,9 @@ end
 
 -- ==================== the model ====================
 
-local function reference_autoencoder(code)
-  local encoder = nn.Sequential {
-    nn.Conv2d(1, 8, 3, {stride = 2, padding = 1}), nn.ReLU(),
-    nn.Conv2d(8, 16, 3, {stride = 2, padding = 1}), nn.ReLU(),
-    nn.Conv2d(16, 32, 3, {stride = 2, padding = 0}), nn.ReLU(),
-    nn.Flatten(), nn.Linear(288, 64), nn.ReLU(), nn.Linear(64, code)}
-  local decoder = nn.Sequential {
-    nn.Linear(code, 64), nn.ReLU(), nn.Linear(64, 288), nn.ReLU(), nn.Unflatten(2, {32, 3, 3}),
-    nn.ConvTranspose2d(32, 16, 3, {stride = 2}), nn.ReLU(),
-    nn.ConvTranspose2d(16, 8, 3, {stride = 2, padding = 1, output_padding = 1}), nn.ReLU(),
-    nn.ConvTranspose2d(8, 1, 3, {stride = 2, padding = 1, output_padding = 1}), nn.Sigmoid()}
-  return encoder, decoder
-end
+-- The reference autoencoder: lua/latent/models.lua shows its layers; a model
+-- of one's own is an nn.Sequential built the same way.
+local reference_autoencoder = lt.models.reference_autoencoder
 
 local function peak_rss_mb()
   for line in io.lines("/proc/self/status") do

@@ -9,7 +9,7 @@ local core = require "latent.core"
 
 local lt = {}
 for name, value in pairs(core) do
-  local internal = { methods = true, Tensor = true, layers = true, layer_methods = true, optimizers = true, corrupt = true, tsne_affinities = true, analysis = true }
+  local internal = { methods = true, Tensor = true, layers = true, layer_methods = true, optimizers = true, corrupt = true, tsne_affinities = true, tsne_transform = true, analysis = true }
   if not internal[name] then
     lt[name] = value
   end
@@ -24,6 +24,7 @@ lt.gradcheck = require "latent.gradcheck"
 lt.nn = require "latent.nn"
 lt.optim = require "latent.optim"
 lt.checkpoint = require "latent.checkpoint"
+lt.models = require "latent.models"
 lt.profile = require "latent.profile" -- replaces the core.profile table copied above
 lt.data = require "latent.data"
 lt.progress = require "latent.progress"

@@ -15,8 +15,7 @@ p:option("--batch", "batch size", "250", math.tointeger)
 p:option("--weights", "the safetensors file the PyTorch side wrote"):args(1)
 local a = p:parse(arg)
 
--- The models are those of the test-loss comparison, defined once there.
-local models = dofile(debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "") .. "models.lua")
+local models = { reference = lt.models.reference_autoencoder, bn_elu = lt.models.bn_elu_autoencoder }
 
 lt.set_num_threads(1)
 local encoder, decoder = models[a.model](8)

@@ -18,8 +18,7 @@ p:option("--seeds", "runs, with seeds 1..n", "3", math.tointeger)
 p:option("--threads", "threads", "2", math.tointeger)
 local opts = p:parse(arg)
 
--- The models, defined once for both comparisons.
-local models = dofile(debug.getinfo(1, "S").source:sub(2):gsub("[^/]*$", "") .. "models.lua")
+local models = { reference = lt.models.reference_autoencoder, bn_elu = lt.models.bn_elu_autoencoder }
 
 local function test_loss(model, test)
   model:eval()

@@ -26,17 +26,7 @@ void lt_rng_set_state(const lt_rng_state *in) { rng = *in; }
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t lt_rng_u64(void) {
-  uint64_t *s = rng.s;
-  uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
+uint64_t lt_rng_u64(void) { return lt_rng_local_u64(&rng); }
 
 double lt_rng_uniform(void) { return (double)(lt_rng_u64() >> 11) * 0x1.0p-53; }
 
@@ -104,8 +94,8 @@ void lt_rng_fill_int(lt_tensor *t, int64_t lo, int64_t hi) {
 
 /* ==================== generators of one's own ==================== */
 
-/* The same xoshiro256** step as lt_rng_u64, on a caller's state (kept
- * separate so that the global generator's code, and streams, stay as they are). */
+/* One xoshiro256** step on a caller's state; the global generator steps its
+ * own state with it too. */
 uint64_t lt_rng_local_u64(lt_rng_state *g) {
   uint64_t *s = g->s;
   uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;

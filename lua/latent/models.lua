@@ -1,11 +1,18 @@
--- The two models the comparisons with PyTorch train: the reference
--- convolutional autoencoder of scripts/bench/ae_train.lua and its BatchNorm/ELU
--- variant. scripts/compare/ae_test_loss.py defines the same in PyTorch.
-local nn = require("latent").nn
+-- latent.models: architectures that scripts, examples and benchmarks share.
+--
+--   local encoder, decoder = lt.models.reference_autoencoder(8)
+--
+-- reference_autoencoder is the convolutional autoencoder of the training
+-- benchmark (scripts/bench/ae_train.lua): three stride-2 convolutions
+-- (1 -> 8 -> 16 -> 32 channels, 28x28 -> 3x3), two linear layers down to the
+-- code, and the mirror image up with transposed convolutions and a Sigmoid.
+-- bn_elu_autoencoder is the same with BatchNorm after every hidden layer and
+-- ELU activations. Both take 1x28x28 images in [0, 1].
+local nn = require "latent.nn"
 
 local models = {}
 
-function models.reference(code)
+function models.reference_autoencoder(code)
   local encoder = nn.Sequential {
     nn.Conv2d(1, 8, 3, { stride = 2, padding = 1 }), nn.ReLU(),
     nn.Conv2d(8, 16, 3, { stride = 2, padding = 1 }), nn.ReLU(),
@@ -19,7 +26,7 @@ function models.reference(code)
   return encoder, decoder
 end
 
-function models.bn_elu(code)
+function models.bn_elu_autoencoder(code)
   local encoder = nn.Sequential {
     nn.Conv2d(1, 8, 3, { stride = 2, padding = 1 }), nn.BatchNorm2d(8), nn.ELU(),
     nn.Conv2d(8, 16, 3, { stride = 2, padding = 1 }), nn.BatchNorm2d(16), nn.ELU(),
