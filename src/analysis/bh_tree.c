@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/lt_alloc.h"
@@ -37,7 +38,6 @@ struct lt_bh_tree {
   float *lists;        /* interaction lists, one per thread */
   int64_t list_cap;    /* entries per list */
   int list_threads;
-  int in_group;        /* while building: inside a group's cell */
 };
 
 /* ==================== lifetime ==================== */
@@ -123,12 +123,11 @@ static void partition(lt_bh_tree *t, int32_t lo, int32_t hi, const double *cente
   memcpy(t->perm + lo, t->tmp_perm + lo, (size_t)(hi - lo) * sizeof(int32_t));
 }
 
-static lt_status build_node(lt_bh_tree *t, int32_t lo, int32_t hi, const double *center, double half, int depth);
-static lt_status build_node_body(lt_bh_tree *t, int64_t id, int32_t lo, int32_t hi, const double *center, double half,
-                                 int depth);
+static lt_status build_node(lt_bh_tree *t, int32_t lo, int32_t hi, const double *center, double half, int depth,
+                            bool in_group);
 
 static lt_status build_children(lt_bh_tree *t, int64_t id, int32_t lo, int32_t hi, const double *center,
-                                double half, int depth) {
+                                double half, int depth, bool in_group) {
   int D = t->dims, nc = 1 << D;
   int32_t counts[8];
   partition(t, lo, hi, center, counts);
@@ -139,7 +138,7 @@ static lt_status build_children(lt_bh_tree *t, int64_t id, int32_t lo, int32_t h
     double cc[3];
     for (int d = 0; d < D; d++) cc[d] = center[d] + ((c >> d) & 1 ? 0.5 : -0.5) * half;
     int64_t child = t->n_nodes;
-    lt_status st = build_node(t, at, at + counts[c], cc, 0.5 * half, depth + 1);
+    lt_status st = build_node(t, at, at + counts[c], cc, 0.5 * half, depth + 1, in_group);
     if (st) return st;
     for (int d = 0; d < D; d++) com[d] += counts[c] * t->nodes[child].com[d];
     at += counts[c];
@@ -161,34 +160,28 @@ static lt_status push_group(lt_bh_tree *t, int64_t id) {
   return LT_OK;
 }
 
-/* The cell centred at `center`, of half-width `half`, holding positions [lo, hi). */
-static lt_status build_node(lt_bh_tree *t, int32_t lo, int32_t hi, const double *center, double half, int depth) {
+/* The cell centred at `center`, of half-width `half`, holding tree positions
+ * [lo, hi). The first cell on the way down with at most GROUP_SIZE points
+ * (or a leaf that cannot split) is a group. */
+static lt_status build_node(lt_bh_tree *t, int32_t lo, int32_t hi, const double *center, double half, int depth,
+                            bool in_group) {
+  int D = t->dims;
   int64_t id = push_node(t);
   if (id < 0) return LT_ERR_MEMORY;
+  bool leaf = hi - lo <= LEAF_SIZE || depth >= MAX_DEPTH;
   lt_status st;
-  /* a group: a cell of at most GROUP_SIZE points (or a leaf that cannot split) whose parent holds more */
-  if ((hi - lo <= GROUP_SIZE || depth >= MAX_DEPTH) && !t->in_group) {
+  if (!in_group && (hi - lo <= GROUP_SIZE || leaf)) {
     if ((st = push_group(t, id))) return st;
-    t->in_group = 1;
-    st = build_node_body(t, id, lo, hi, center, half, depth);
-    t->in_group = 0;
-    return st;
+    in_group = true;
   }
-  return build_node_body(t, id, lo, hi, center, half, depth);
-}
-
-static lt_status build_node_body(lt_bh_tree *t, int64_t id, int32_t lo, int32_t hi, const double *center, double half, int depth) {
-  int D = t->dims;
   bh_node *nd = &t->nodes[id];
   memset(nd, 0, sizeof *nd);
-  nd->w2 = 4 * half * half, nd->lo = lo, nd->count = hi - lo;
-  nd->leaf = hi - lo <= LEAF_SIZE || depth >= MAX_DEPTH;
-  lt_status st;
-  if (nd->leaf) {
+  nd->w2 = 4 * half * half, nd->lo = lo, nd->count = hi - lo, nd->leaf = leaf;
+  if (leaf) {
     for (int32_t s = lo; s < hi; s++)
       for (int d = 0; d < D; d++) nd->com[d] += t->ys[(int64_t)s * D + d];
     for (int d = 0; d < D; d++) nd->com[d] /= hi - lo;
-  } else if ((st = build_children(t, id, lo, hi, center, half, depth))) {
+  } else if ((st = build_children(t, id, lo, hi, center, half, depth, in_group))) {
     return st;
   }
   t->nodes[id].skip = (int32_t)t->n_nodes;
@@ -199,7 +192,7 @@ lt_status lt_bh_tree_build(lt_bh_tree *t, const double *y, int64_t n) {
   int D = t->dims;
   if (n < 1 || n > INT32_MAX) return lt_error(LT_ERR_ARG, "bh_tree: cannot build over %lld points", (long long)n);
   if (reserve_points(t, n)) return lt_error(LT_ERR_MEMORY, "bh_tree: out of memory for %lld points", (long long)n);
-  t->n = n, t->n_nodes = 0, t->n_groups = 0, t->in_group = 0;
+  t->n = n, t->n_nodes = 0, t->n_groups = 0;
   memcpy(t->ys, y, (size_t)(n * D) * sizeof(double));
   for (int64_t i = 0; i < n; i++) t->perm[i] = (int32_t)i;
   double lo[3], hi[3], center[3], half = 0;
@@ -215,7 +208,7 @@ lt_status lt_bh_tree_build(lt_bh_tree *t, const double *y, int64_t n) {
     half = h > half ? h : half;
   }
   half = half * (1 + 1e-9) + 1e-12; /* every point strictly inside, even when all coincide */
-  if (build_node(t, 0, (int32_t)n, center, half, 0))
+  if (build_node(t, 0, (int32_t)n, center, half, 0, false))
     return lt_error(LT_ERR_MEMORY, "bh_tree: out of memory for the nodes of %lld points", (long long)n);
   return LT_OK;
 }

@@ -18,7 +18,7 @@ enum {
  * 1; at 0.3 the forces' error (relative, L2) is about 1.5% on a 10,000-point
  * embedding, as Barnes-Hut's at angle 0.5, and grows as the spacing^4. */
 #define MAX_SPACING 0.4
-#define SPACING_STEPS 16.0 /* box widths are rounded up to powers of 2^(1/16) */
+#define SPACING_STEPS 16.0 /* spacings are rounded up to powers of 2^(1/16) */
 
 /* ==================== the FFT ==================== */
 

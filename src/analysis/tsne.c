@@ -3,7 +3,6 @@
  * interpolation live in vptree.c, bh_tree.c and fft_interp.c. */
 #include "analysis/tsne.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <omp.h>
@@ -13,6 +12,8 @@
 
 #include "analysis/bh_tree.h"
 #include "analysis/fft_interp.h"
+#include "analysis/neighbors.h"
+#include "analysis/pca.h"
 #include "analysis/vptree.h"
 #include "core/lt_alloc.h"
 #include "core/lt_rng.h"
@@ -205,17 +206,47 @@ done:
   return st;
 }
 
-/* k nearest neighbours (squared distances) of every row through a VP tree. */
+/* Up to this many input dimensions the VP tree finds the neighbours
+ * fastest; above, brute force through sgemm does (neighbors.h): on 10,000
+ * points the tree takes 0.7 s at 8 dims, 1.4 s at 32 and 5.2 s at 128, brute
+ * force 0.75, 0.8 and 2.2 s. Both are exact. */
+#define VPTREE_MAX_DIMS 16
+
+/* The k nearest rows of x (n x d) to each row of q (m x d), or to each row
+ * of x itself (q NULL, excluding the row): idx and d2 (squared) are m x k. */
+static lt_status knn(const float *x, int64_t n, const float *q, int64_t m, int64_t d, int k, int32_t *idx,
+                     float *d2) {
+  if (d > VPTREE_MAX_DIMS) {
+    int64_t *wide = lt_alloc((size_t)(m * k) * sizeof(int64_t));
+    if (!wide) return LT_ERR_MEMORY;
+    lt_status st = lt_knn(x, n, q, m, d, k, wide, d2);
+    for (int64_t a = 0; !st && a < m * k; a++) idx[a] = (int32_t)wide[a];
+    lt_free(wide, (size_t)(m * k) * sizeof(int64_t));
+    return st;
+  }
+  lt_vptree *tree = lt_vptree_build(x, n, d);
+  if (!tree) return LT_ERR_MEMORY;
+  lt_status st = LT_OK;
+  if (!q) {
+    st = lt_vptree_knn_self(tree, k, idx, d2);
+  } else {
+#pragma omp parallel for schedule(dynamic, 32)
+    for (int64_t i = 0; i < m; i++) lt_vptree_query(tree, q + i * d, -1, k, idx + i * k, d2 + i * k);
+  }
+  lt_vptree_free(tree);
+  return st;
+}
+
+/* The k = 3 * perplexity + 1 nearest neighbours of every row (scikit-learn's
+ * and bhtsne's choice), their conditional affinities, symmetrised. */
 static lt_status knn_affinities(const float *x, int64_t n, int64_t d, double perplexity, lt_tsne_p *p) {
-  int k = (int)fmin((double)(n - 1), floor(3 * perplexity + 1)); /* scikit-learn's (and bhtsne's) choice */
+  int k = (int)fmin((double)(n - 1), floor(3 * perplexity + 1));
   size_t nk = (size_t)(n * k);
   int32_t *idx = lt_alloc(nk * sizeof(int32_t));
   float *d2 = lt_alloc(nk * sizeof(float));
   double *pc = lt_alloc(nk * sizeof(double));
-  lt_vptree *tree = idx && d2 && pc ? lt_vptree_build(x, n, d) : NULL;
-  lt_status st = tree ? lt_vptree_knn_self(tree, k, idx, d2)
-                      : lt_error(LT_ERR_MEMORY, "tsne: out of memory for the neighbours of %lld points", (long long)n);
-  lt_vptree_free(tree);
+  lt_status st = idx && d2 && pc ? knn(x, n, NULL, n, d, k, idx, d2) : LT_ERR_MEMORY;
+  if (st == LT_ERR_MEMORY) st = lt_error(LT_ERR_MEMORY, "tsne: out of memory for the neighbours of %lld points", (long long)n);
   if (!st) {
     lt_tsne_conditional(d2, n, k, perplexity, pc);
     st = symmetrize(idx, pc, n, k, p);
@@ -287,89 +318,27 @@ lt_status lt_tsne_joint_p(const lt_tensor *x, double perplexity, bool exact, lt_
 
 /* ==================== initialisation ==================== */
 
-/* LAPACK from OpenBLAS: selected eigenpairs of a symmetric matrix. The three
- * trailing arguments are the hidden lengths of the character arguments. */
-extern void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
-                    const int *lda, const double *vl, const double *vu, const int *il, const int *iu,
-                    const double *abstol, int *m, double *w, double *z, const int *ldz, int *isuppz,
-                    double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t,
-                    size_t, size_t);
-
-/* The top `k` eigenvectors of the d x d symmetric c (lower triangle in
- * column-major terms), largest first, into v (k x d, row-major). */
-static lt_status top_eigenvectors(double *c, int d, int k, double *v) {
-  int il = d - k + 1, iu = d, m = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
-  double vl = 0, vu = 0, abstol = 0, wq = 0;
-  size_t zb = (size_t)d * k * sizeof(double), wb = (size_t)d * sizeof(double), sb = (size_t)2 * k * sizeof(int);
-  double *w = lt_alloc(wb), *z = lt_alloc(zb);
-  int *isuppz = lt_alloc(sb);
-  lt_status st = w && z && isuppz ? LT_OK : lt_error(LT_ERR_MEMORY, "tsne: out of memory for PCA");
-  if (!st) dsyevr_("V", "I", "L", &d, c, &d, &vl, &vu, &il, &iu, &abstol, &m, w, z, &d, isuppz, &wq, &lwork, &iwq,
-                   &liwork, &info, 1, 1, 1);
-  lwork = (int)wq, liwork = iwq;
-  double *work = st ? NULL : lt_alloc((size_t)lwork * sizeof(double));
-  int *iwork = st ? NULL : lt_alloc((size_t)liwork * sizeof(int));
-  if (!st && (!work || !iwork)) st = lt_error(LT_ERR_MEMORY, "tsne: out of memory for PCA");
-  if (!st) dsyevr_("V", "I", "L", &d, c, &d, &vl, &vu, &il, &iu, &abstol, &m, w, z, &d, isuppz, work, &lwork, iwork,
-                   &liwork, &info, 1, 1, 1);
-  if (!st && (info != 0 || m != k)) st = lt_error(LT_ERR_ARG, "tsne: PCA eigensolver failed (info %d)", info);
-  for (int a = 0; !st && a < k; a++) memcpy(v + (size_t)a * d, z + (size_t)(k - 1 - a) * d, (size_t)d * sizeof(double));
-  lt_free(w, wb), lt_free(z, zb), lt_free(isuppz, sb);
-  lt_free(work, (size_t)lwork * sizeof(double)), lt_free(iwork, (size_t)liwork * sizeof(int));
-  return st;
-}
-
-/* The mean of x's columns and X_c^T X_c, accumulated by blocks of rows in
- * double through BLAS (outside any parallel region). */
-static lt_status covariance(const float *x, int64_t n, int64_t d, double *mean, double *cov) {
-  enum { BLOCK = 512 };
-  size_t bb = (size_t)(BLOCK * d) * sizeof(double);
-  double *b = lt_alloc(bb);
-  if (!b) return lt_error(LT_ERR_MEMORY, "tsne: out of memory for PCA");
-  memset(mean, 0, (size_t)d * sizeof(double));
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t c = 0; c < d; c++) mean[c] += x[i * d + c];
-  for (int64_t c = 0; c < d; c++) mean[c] /= n;
-  memset(cov, 0, (size_t)(d * d) * sizeof(double));
-  for (int64_t lo = 0; lo < n; lo += BLOCK) {
-    int64_t rows = n - lo < BLOCK ? n - lo : BLOCK;
-    for (int64_t i = 0; i < rows; i++)
-      for (int64_t c = 0; c < d; c++) b[i * d + c] = (double)x[(lo + i) * d + c] - mean[c];
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)d, (int)rows, 1.0, b, (int)d, 1.0, cov, (int)d);
-  }
-  lt_free(b, bb);
+/* scikit-learn's init='pca' (1.2): the principal-component scores, each
+ * column's sign set so its largest-magnitude entry is positive (svd_flip on
+ * U: pca.h's LT_PCA_SIGN_SCORES), all divided by the standard deviation of
+ * the first and multiplied by 1e-4. */
+static lt_status pca_init(const lt_tensor *x, int dims, double *y) {
+  lt_pca_model m;
+  lt_status st = lt_pca_fit(&m, x, dims, LT_PCA_SIGN_SCORES);
+  if (st) return st;
+  lt_tensor *scores = lt_pca_transform(x, m.mean, m.components, NULL);
+  lt_pca_model_release(&m);
+  if (!scores) return LT_ERR_MEMORY;
+  int64_t n = x->shape[0];
+  const float *sc = lt_tensor_data(scores); /* n x dims, contiguous */
+  double mean = 0, var = 0;
+  for (int64_t i = 0; i < n; i++) mean += sc[i * dims];
+  mean /= n;
+  for (int64_t i = 0; i < n; i++) var += (sc[i * dims] - mean) * (sc[i * dims] - mean);
+  double scale = var > 0 ? INIT_STD / sqrt(var / n) : 0;
+  for (int64_t a = 0; a < n * dims; a++) y[a] = sc[a] * scale;
+  lt_tensor_release(scores);
   return LT_OK;
-}
-
-/* scikit-learn's init='pca': the principal-component scores, each column's
- * sign set so its largest-magnitude entry is positive (svd_flip on U), all
- * divided by the standard deviation of the first and multiplied by 1e-4. */
-static lt_status pca_init(const float *x, int64_t n, int64_t d, int dims, double *y) {
-  size_t mb = (size_t)d * sizeof(double), cb = (size_t)(d * d) * sizeof(double), vb = (size_t)(dims * d) * sizeof(double);
-  double *mean = lt_alloc(mb), *cov = lt_alloc(cb), *v = lt_alloc(vb);
-  lt_status st = mean && cov && v ? covariance(x, n, d, mean, cov) : lt_error(LT_ERR_MEMORY, "tsne: out of memory for PCA");
-  if (!st) st = top_eigenvectors(cov, (int)d, dims, v);
-  for (int a = 0; !st && a < dims; a++) {
-    double big = 0;
-    for (int64_t i = 0; i < n; i++) {
-      double s = 0;
-      for (int64_t c = 0; c < d; c++) s += ((double)x[i * d + c] - mean[c]) * v[a * d + c];
-      y[i * dims + a] = s;
-      if (fabs(s) > fabs(big)) big = s;
-    }
-    if (big < 0)
-      for (int64_t i = 0; i < n; i++) y[i * dims + a] = -y[i * dims + a];
-  }
-  if (!st) {
-    double m = 0, var = 0;
-    for (int64_t i = 0; i < n; i++) m += y[i * dims];
-    m /= n;
-    for (int64_t i = 0; i < n; i++) var += (y[i * dims] - m) * (y[i * dims] - m);
-    double scale = var > 0 ? INIT_STD / sqrt(var / n) : 0;
-    for (int64_t a = 0; a < n * dims; a++) y[a] *= scale;
-  }
-  lt_free(mean, mb), lt_free(cov, cb), lt_free(v, vb);
-  return st;
 }
 
 static void random_init(const lt_tsne_options *o, int64_t n, double *y) {
@@ -382,7 +351,8 @@ static void random_init(const lt_tsne_options *o, int64_t n, double *y) {
   if (o->has_seed) lt_rng_set_state(&saved);
 }
 
-static lt_status initialise(const lt_tsne_options *o, const float *x, int64_t n, int64_t d, double *y) {
+static lt_status initialise(const lt_tsne_options *o, const lt_tensor *x, double *y) {
+  int64_t n = x->shape[0];
   if (o->init) {
     const lt_tensor *t = o->init;
     const float *base = t->storage->data + t->offset;
@@ -394,7 +364,7 @@ static lt_status initialise(const lt_tsne_options *o, const float *x, int64_t n,
     random_init(o, n, y);
     return LT_OK;
   }
-  return pca_init(x, n, d, o->dims, y);
+  return pca_init(x, o->dims, y);
 }
 
 /* ==================== the gradient ==================== */
@@ -679,6 +649,8 @@ lt_status lt_tsne_fit(const lt_tensor *x, const lt_tsne_options *o, lt_tensor *y
   if (st) return st;
   int64_t n = x->shape[0], d = x->shape[1];
   int D = o->dims;
+  if (y->ndim != 2 || y->shape[0] != n || y->shape[1] != D || !lt_tensor_is_contiguous(y))
+    return lt_error(LT_ERR_SHAPE, "tsne: the output must be a contiguous %lldx%d tensor", (long long)n, D);
   run r = {.o = o, .n = n, .dims = D, .t0 = seconds(), .kl_exaggeration = 1};
   r.lr = o->learning_rate > 0 ? o->learning_rate : fmax(n / o->early_exaggeration / 4, 50);
   lt_tensor *xc = lt_tensor_contiguous_values((lt_tensor *)x);
@@ -692,7 +664,7 @@ lt_status lt_tsne_fit(const lt_tensor *x, const lt_tsne_options *o, lt_tensor *y
   for (int64_t a = 0; a < n * D; a++) r.gains[a] = 1;
   const float *xd = lt_tensor_data(xc);
   if ((st = lt_tsne_affinities(xd, n, d, o->perplexity, o->method == LT_TSNE_EXACT, &p))) goto done;
-  if ((st = initialise(o, xd, n, d, r.y))) goto done;
+  if ((st = initialise(o, xc, r.y))) goto done;
   r.p = &p;
   if (!(r.work = lt_tsne_work_new(n, D, o->method, o->angle))) { st = LT_ERR_MEMORY; goto done; }
   if ((st = optimise(&r))) goto done;
@@ -705,5 +677,154 @@ done:
   lt_tsne_p_free(&p);
   lt_tensor_release(xc);
   lt_free(r.y, vb), lt_free(r.update, vb), lt_free(r.gains, vb), lt_free(r.grad, vb);
+  return st;
+}
+
+/* ==================== transform ==================== */
+
+#define TRANSFORM_LR 0.1        /* openTSNE's transform defaults: learning rate, */
+#define TRANSFORM_MOMENTUM 0.8  /* momentum, */
+#define TRANSFORM_MAX_GRAD 0.25 /* and the largest gradient norm of one point */
+
+void lt_tsne_transform_options_default(lt_tsne_options *o) {
+  lt_tsne_options_default(o);
+  o->perplexity = 5, o->iterations = 250, o->exaggeration_iterations = 0;
+}
+
+static lt_status check_transform(const lt_tensor *xn, const lt_tensor *x, const lt_tensor *y,
+                                 const lt_tsne_options *o) {
+  char b1[LT_SHAPE_STR], b2[LT_SHAPE_STR], b3[LT_SHAPE_STR];
+  if (xn->ndim != 2 || x->ndim != 2 || y->ndim != 2 || xn->shape[1] != x->shape[1] || y->shape[0] != x->shape[0] ||
+      (y->shape[1] != 2 && y->shape[1] != 3) || x->shape[0] < 2)
+    return lt_error(LT_ERR_SHAPE, "tsne.transform: x_new (m x d), x (n x d, n >= 2) and its embedding y (n x 2 "
+                    "or n x 3) do not fit: got %s, %s and %s", LT_SHAPE(xn, b1), LT_SHAPE(x, b2), LT_SHAPE(y, b3));
+  if (!(o->perplexity > 0 && o->perplexity < x->shape[0]))
+    return lt_error(LT_ERR_ARG, "tsne.transform: perplexity (%g) must be positive and less than the number of "
+                    "embedded points (%lld)", o->perplexity, (long long)x->shape[0]);
+  if (o->iterations < 0) return lt_error(LT_ERR_ARG, "tsne.transform: iterations must not be negative, got %d", o->iterations);
+  if (!(o->learning_rate >= 0) || isinf(o->learning_rate))
+    return lt_error(LT_ERR_ARG, "tsne.transform: learning_rate must be positive or 'auto', got %g", o->learning_rate);
+  if (!(o->angle >= 0 && o->angle <= 1))
+    return lt_error(LT_ERR_ARG, "tsne.transform: angle must be in [0, 1], got %g", o->angle);
+  const lt_tensor *ts[3] = {xn, x, y};
+  const char *names[3] = {"x_new", "x", "y"};
+  for (int t = 0; t < 3; t++) {
+    int64_t bad = first_bad_row(ts[t]);
+    if (bad) return lt_error(LT_ERR_ARG, "tsne.transform: %s row %lld holds a NaN or an infinite value", names[t], (long long)bad);
+  }
+  return LT_OK;
+}
+
+/* New points placed into a fixed embedding: each descends its own KL. */
+typedef struct {
+  const lt_tsne_options *o;
+  int64_t m;
+  int k, dims;
+  double dof, lr;
+  const int32_t *idx; /* m x k: neighbours among the embedded points */
+  const double *p;    /* m x k: conditional affinities, rows summing to 1 */
+  const double *yt;   /* the fixed embedding, n x dims */
+  const lt_bh_tree *tree;
+  double *y, *update, *gains, *kl_row;
+} placing;
+
+/* Point i's gradient of KL(P_i || Q_i), Q_i = w_i. / sum_j w_ij over the
+ * embedded points (Barnes-Hut for the sum), and its KL when asked. */
+static double place_grad(const placing *pl, int64_t i, double *g, bool want_kl) {
+  int D = pl->dims;
+  const double *yi = pl->y + i * D;
+  double f[3], z, a[3] = {0, 0, 0}, diff[3], w, u, kl = 0;
+  lt_bh_tree_repulsion_at(pl->tree, yi, pl->o->angle, f, &z);
+  z = fmax(z, DBL_MIN);
+  for (int j = 0; j < pl->k; j++) {
+    double pij = pl->p[i * pl->k + j];
+    student(sqdist(yi, pl->yt + (int64_t)pl->idx[i * pl->k + j] * D, D, diff), pl->dof, &w, &u);
+    for (int d = 0; d < D; d++) a[d] += pij * u * diff[d];
+    if (want_kl) kl += pij * log(fmax(pij, FLT_MIN) / fmax(w / z, FLT_MIN));
+  }
+  for (int d = 0; d < D; d++) g[d] = (pl->dof + 1) / pl->dof * (a[d] - f[d] / z);
+  return kl;
+}
+
+static double mean_kl(const placing *pl) {
+  double s = 0;
+  for (int64_t i = 0; i < pl->m; i++) s += pl->kl_row[i];
+  return s / (double)pl->m;
+}
+
+/* Gradient steps with momentum, gains and each point's gradient norm
+ * clipped; the points are independent, so threads split them freely. */
+static double place(placing *pl) {
+  const lt_tsne_options *o = pl->o;
+  double t0 = seconds();
+  for (int it = 0; it <= o->iterations; it++) {
+    bool last = it == o->iterations, report = o->progress && !last && (it + 1) % CHECK_EVERY == 0;
+#pragma omp parallel for schedule(dynamic, 16)
+    for (int64_t i = 0; i < pl->m; i++) {
+      double g[3], norm = 0;
+      pl->kl_row[i] = place_grad(pl, i, g, last || report);
+      if (last) continue; /* the final pass only measures */
+      for (int d = 0; d < pl->dims; d++) norm += g[d] * g[d];
+      norm = sqrt(norm);
+      for (int d = 0; d < pl->dims; d++) {
+        int64_t a = i * pl->dims + d;
+        double gd = norm > TRANSFORM_MAX_GRAD ? g[d] * TRANSFORM_MAX_GRAD / norm : g[d];
+        pl->gains[a] = pl->update[a] * gd < 0 ? pl->gains[a] + 0.2 : fmax(pl->gains[a] * 0.8, MIN_GAIN);
+        pl->update[a] = TRANSFORM_MOMENTUM * pl->update[a] - pl->lr * pl->gains[a] * gd;
+        pl->y[a] += pl->update[a];
+      }
+    }
+    if (report) o->progress(o->progress_ud, it + 1, mean_kl(pl), seconds() - t0);
+  }
+  return mean_kl(pl);
+}
+
+/* Start: each new point at the affinity-weighted mean of its neighbours. */
+static void place_start(placing *pl) {
+  for (int64_t i = 0; i < pl->m; i++)
+    for (int d = 0; d < pl->dims; d++) {
+      double s = 0;
+      for (int j = 0; j < pl->k; j++) s += pl->p[i * pl->k + j] * pl->yt[(int64_t)pl->idx[i * pl->k + j] * pl->dims + d];
+      pl->y[i * pl->dims + d] = s;
+      pl->gains[i * pl->dims + d] = 1, pl->update[i * pl->dims + d] = 0;
+    }
+}
+
+lt_status lt_tsne_transform(const lt_tensor *xn, const lt_tensor *x, const lt_tensor *y, const lt_tsne_options *o,
+                            lt_tensor *out, double *kl) {
+  lt_status st = check_transform(xn, x, y, o);
+  if (st) return st;
+  int64_t n = x->shape[0], m = xn->shape[0], d = x->shape[1];
+  int D = (int)y->shape[1], k = (int)fmin((double)n, floor(3 * o->perplexity + 1));
+  if (out->ndim != 2 || out->shape[0] != m || out->shape[1] != D || !lt_tensor_is_contiguous(out))
+    return lt_error(LT_ERR_SHAPE, "tsne.transform: the output must be a contiguous %lldx%d tensor", (long long)m, D);
+  placing pl = {.o = o, .m = m, .k = k, .dims = D, .dof = D > 2 ? D - 1 : 1,
+                .lr = o->learning_rate > 0 ? o->learning_rate : TRANSFORM_LR};
+  lt_tensor *xc = lt_tensor_contiguous_values((lt_tensor *)x), *xnc = lt_tensor_contiguous_values((lt_tensor *)xn);
+  size_t mk = (size_t)(m * k), mD = (size_t)(m * D) * sizeof(double), nD = (size_t)(n * D) * sizeof(double);
+  int32_t *idx = lt_alloc(mk * sizeof(int32_t));
+  float *d2 = lt_alloc(mk * sizeof(float));
+  double *p = lt_alloc(mk * sizeof(double)), *yt = lt_alloc(nD);
+  pl.y = lt_alloc(mD), pl.update = lt_alloc(mD), pl.gains = lt_alloc(mD), pl.kl_row = lt_alloc((size_t)m * sizeof(double));
+  lt_bh_tree *tree = xc && xnc && idx && d2 && p && yt && pl.y && pl.update && pl.gains && pl.kl_row
+                         ? lt_bh_tree_new(D) : NULL;
+  if (!tree) { st = lt_error(LT_ERR_MEMORY, "tsne.transform: out of memory for %lld points", (long long)m); goto done; }
+  if ((st = knn(lt_tensor_data(xc), n, lt_tensor_data(xnc), m, d, k, idx, d2))) goto done;
+  lt_tsne_conditional(d2, m, k, o->perplexity, p);
+  const float *yv = y->storage->data + y->offset;
+  for (int64_t i = 0; i < n; i++)
+    for (int a = 0; a < D; a++) yt[i * D + a] = yv[i * y->stride[0] + a * y->stride[1]];
+  if ((st = lt_bh_tree_build(tree, yt, n))) goto done;
+  pl.idx = idx, pl.p = p, pl.yt = yt, pl.tree = tree;
+  place_start(&pl);
+  *kl = place(&pl);
+  float *o_ = lt_tensor_data(out);
+  for (int64_t a = 0; a < m * D; a++) o_[a] = (float)pl.y[a];
+  lt_tensor_bump_version(out);
+done:
+  lt_bh_tree_free(tree);
+  lt_tensor_release(xc), lt_tensor_release(xnc);
+  lt_free(idx, mk * sizeof(int32_t)), lt_free(d2, mk * sizeof(float)), lt_free(p, mk * sizeof(double)), lt_free(yt, nD);
+  lt_free(pl.y, mD), lt_free(pl.update, mD), lt_free(pl.gains, mD), lt_free(pl.kl_row, (size_t)m * sizeof(double));
   return st;
 }

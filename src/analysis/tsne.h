@@ -1,7 +1,8 @@
 /* t-SNE (van der Maaten & Hinton 2008) as scikit-learn 1.2 runs it, in C.
  *
  *  1. Input affinities: for each point, a Gaussian over its 3*perplexity + 1
- *     nearest neighbours (exact, vptree.h; every other point in exact mode)
+ *     nearest neighbours (exact: a VP tree, vptree.h, up to 16 input dims,
+ *     sgemm brute force, neighbors.h, above; every other point in exact mode)
  *     whose width is found by bisection so that its entropy is
  *     log(perplexity); then P = (P_cond + P_cond^T) / sum, a sparse
  *     symmetric matrix summing to 1.
@@ -14,7 +15,8 @@
  *     per-coordinate gains (+0.2 when the step changes sign, *0.8 else, at
  *     least 0.01); learning rate 'auto' = max(n / exaggeration / 4, 50).
  *     The repulsive part of the gradient is exact (O(n^2)), Barnes-Hut
- *     (bh_tree.h) or, in 2-D, FFT-accelerated interpolation (fft_interp.h).
+ *     (bh_tree.h) or, in 2-D, FFT-accelerated interpolation (fft_interp.h);
+ *     the attractive part runs over P's entries, in float, vectorized.
  *
  * One difference from scikit-learn, on purpose: with dof != 1 (3-D) its
  * gradient uses w_ij where the derivative of its own objective has
@@ -70,7 +72,20 @@ lt_status lt_tsne_check(const lt_tensor *x, const lt_tsne_options *o);
  * final KL divergence (as reported at the last iteration) into *kl. */
 lt_status lt_tsne_fit(const lt_tensor *x, const lt_tsne_options *o, lt_tensor *y, double *kl);
 
-/* ---- the pieces, for tests and transform ---- */
+/* ---- placing new points into an embedding ----
+ * For each row of x_new (m x d): conditional affinities to its 3 * perplexity
+ * + 1 nearest rows of x (the n points y embeds, n x 2 or 3), a start at
+ * their affinity-weighted mean in y, then gradient descent on its own
+ * KL(P_i || Q_i), Q_i normalised over the embedded points, which stay fixed
+ * (as openTSNE's transform: learning rate 0.1, momentum 0.8, each point's
+ * gradient norm clipped to 0.25; Barnes-Hut for the repulsion). Options used:
+ * perplexity, iterations, learning_rate (<= 0: 0.1), angle, progress.
+ * *kl: the mean of the new points' KLs. */
+void lt_tsne_transform_options_default(lt_tsne_options *o); /* perplexity 5, 250 iterations */
+lt_status lt_tsne_transform(const lt_tensor *x_new, const lt_tensor *x, const lt_tensor *y, const lt_tsne_options *o,
+                            lt_tensor *y_new, double *kl);
+
+/* ---- the pieces, for tests ---- */
 
 /* A sparse affinity matrix in CSR form: row i holds columns col[row[i] ..
  * row[i+1]) in increasing order with values val[..]. */

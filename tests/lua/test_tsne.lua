@@ -197,7 +197,10 @@ H.test("the same seed gives the same embedding, bit for bit", function()
   H.eq(y3, y4, "without a seed, lt.manual_seed decides")
 end)
 
-H.test("init: a given embedding; pca is scikit-learn's scaled PCA", function()
+H.test("init: pca is scikit-learn's scaled PCA; a given embedding is the start", function()
+  -- one step with a negligible learning rate returns the start itself
+  local y0 = lt.tsne(X, { perplexity = F.perplexity, iterations = 1, learning_rate = 1e-30, verbose = false })
+  H.close(y0:narrow(1, 1, 5), F.init_pca, 1e-9, 1e-4, "scikit-learn's init 'pca'")
   local x = blobs(3, 20, 4)
   local start = lt.randn(60, 2) * 1e-4
   local o = { init = start, perplexity = 10, iterations = 50, exaggeration_iterations = 50, verbose = false }
@@ -223,6 +226,40 @@ H.test("options: learning rate, angle, exaggeration, integers given as floats", 
   local bh0 = lt.tsne(x, { perplexity = 10, iterations = 250, angle = 0, verbose = false })
   H.ok(lt.tsne(x, { perplexity = 10, iterations = 250, angle = 1, verbose = false }):size(1) == 60)
   H.ok(exact:size(1) == 60 and bh0:size(1) == 60)
+  H.eq(lt.tsne.fit(x:t():contiguous():t(), base), y1, "a non-contiguous x, through lt.tsne.fit")
+end)
+
+H.test("transform places new points among their own cluster, and known points near themselves", function()
+  local x, labels = blobs(3, 40, 5)
+  local y = lt.tsne(x, { perplexity = 15, iterations = 500, verbose = false })
+  local xn, ln = blobs(3, 10, 5) -- new draws around the same centres
+  local yn, kl = lt.tsne.transform(xn, x, y, { verbose = false })
+  H.eq(yn.shape, { 30, 2 })
+  H.ok(kl > 0 and kl < 3, "mean KL " .. kl)
+  local ys, right = rows(y), 0
+  for i, p in ipairs(rows(yn)) do
+    local best, bd = nil, math.huge
+    for j, q in ipairs(ys) do
+      if sqdist(p, q) < bd then best, bd = j, sqdist(p, q) end
+    end
+    if labels[best] == ln[i] then right = right + 1 end
+  end
+  H.ok(right >= 29, right .. " of 30 new points land beside their own cluster")
+  local again = lt.tsne.transform(xn, x, y, { verbose = false })
+  H.eq(again, yn, "repeatable")
+  local spread = (y:max(1) - y:min(1)):max():item()
+  local back = lt.tsne.transform(x:narrow(1, 1, 12), x, y, { verbose = false, iterations = 100 })
+  local worst = (back - y:narrow(1, 1, 12)):abs():max():item()
+  H.ok(worst < 0.1 * spread, string.format("known points land near themselves: %.3g of a spread of %.3g", worst, spread))
+  H.raises("x_new %(m x d%), x %(n x d, n >= 2%) and its embedding y %(n x 2 or n x 3%) do not fit: got 30x4, 120x5 and 120x2",
+    lt.tsne.transform, lt.randn(30, 4), x, y)
+  H.raises("do not fit: got 30x5, 120x5 and 119x2", lt.tsne.transform, xn, x, y:narrow(1, 1, 119))
+  H.raises("tsne.transform: unknown option 'dims'", lt.tsne.transform, xn, x, y, { dims = 2 })
+  H.raises("perplexity %(200%) must be positive and less than the number of embedded points %(120%)",
+    lt.tsne.transform, xn, x, y, { perplexity = 200 })
+  local bad = xn:clone()
+  bad[3][1] = 0 / 0
+  H.raises("tsne.transform: x_new row 3 holds a NaN", lt.tsne.transform, bad, x, y)
 end)
 
 H.test("progress is printed when verbose, and not otherwise", function()
