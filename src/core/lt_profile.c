@@ -91,5 +91,3 @@ int64_t lt_profile_wall_ns(void) {
 }
 
 int64_t lt_profile_kind_ns(lt_prof_kind kind) { return kind_ns[kind]; }
-
-int lt_exp_mode; /* EXPERIMENT */

@@ -56,15 +56,9 @@ static int profile_rows(lua_State *L) {
   return 2;
 }
 
-extern int lt_exp_mode; /* EXPERIMENT */
-static int profile_exp(lua_State *L) {
-  lt_exp_mode = (int)luaL_checkinteger(L, 1);
-  return 0;
-}
-
 void lt_open_profile(lua_State *L, int module) {
   static const luaL_Reg fns[] = {{"start", profile_start}, {"stop", profile_stop}, {"reset", profile_reset},
-                                 {"enabled", profile_enabled}, {"rows", profile_rows}, {"_exp", profile_exp}, {NULL, NULL}};
+                                 {"enabled", profile_enabled}, {"rows", profile_rows}, {NULL, NULL}};
   luaL_newlib(L, fns);
   lua_setfield(L, module, "profile");
 }

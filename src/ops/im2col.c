@@ -142,7 +142,6 @@ static bool phase_read(int64_t a, int64_t k, int64_t d, int64_t s) {
   return false;
 }
 
-
 void lt_conv_geom_init(lt_conv_geom *g) {
   /* + 1 row: a tap's run of oh pitch-long rows may end in the row below */
   g->qh = g->oh + (g->kh - 1) * g->dh / g->sh + 1;
@@ -172,7 +171,6 @@ static bool split_cols(const lt_conv_geom *g) { return g->sw > 2; }
 static int64_t pair_floats(const lt_conv_geom *g) {
   return win_rows(g) * win_cols(g) * (split_cols(g) ? 2 : 1);
 }
-
 
 /* Plane (a, b) of one pair; planes lie one after another, each qh x qw. */
 static inline float *plane_at(const lt_conv_geom *g, float *planes, int64_t a, int64_t b) {

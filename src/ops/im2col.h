@@ -10,8 +10,8 @@
  *
  * How the columns are built: each image channel is copied into a zero-padded
  * window (the rows and columns some tap reads), which is split into its
- * sh x sw stride phases: plane (a, b) holds padded pixel (i sh + a, x sw + b)
- * at (i, x), qh rows of qw. Tap (ki, kj) reads plane ((ki dh) % sh,
+ * sh x sw stride phases (for a column stride of 2 both in one step): plane
+ * (a, b) holds padded pixel (i sh + a, x sw + b) at (i, x), qh rows of qw. Tap (ki, kj) reads plane ((ki dh) % sh,
  * (kj dw) % sw) from row (ki dh) / sh and column (kj dw) / sw on, ow values
  * per row. With pitch = qw (the usual layout) a tap's oh rows are one
  * contiguous run of the plane, copied at once; the qw - ow extra columns of
