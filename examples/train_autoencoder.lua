@@ -13,7 +13,7 @@ local nn = lt.nn
 
 -- ==================== flags ====================
 
-local DEFAULTS = {data = "mnist10k", epochs = 100, patience = 5, min_delta = 1e-4, code = 8, out = "runs", batch = 250,
+local DEFAULTS = {data = "mnist10k", epochs = 100, patience = 5, min_delta = 2e-4, code = 8, out = "runs", batch = 250,
                   seed = 0, limit = 0, resume = ""}
 local HELP = {data = "a data set name (mnist10k, fashion-mnist) or a folder of IDX files",
               epochs = "the most epochs to train", patience = "epochs without a better validation loss before stopping",

@@ -12,12 +12,13 @@ p:option("--data", "a folder of IDX files", "data/mnist10k")
 p:option("--model", "reference or bn_elu", "reference"):choices { "reference", "bn_elu" }
 p:option("--steps", "training steps", "320", math.tointeger)
 p:option("--batch", "batch size", "250", math.tointeger)
+p:option("--threads", "threads", "1", math.tointeger)
 p:option("--weights", "the safetensors file the PyTorch side wrote"):args(1)
 local a = p:parse(arg)
 
 local models = { reference = lt.models.reference_autoencoder, bn_elu = lt.models.bn_elu_autoencoder }
 
-lt.set_num_threads(1)
+lt.set_num_threads(a.threads)
 local encoder, decoder = models[a.model](8)
 local model = lt.nn.Sequential { encoder, decoder }
 model:load_state_dict(lt.load_tensors(a.weights))
