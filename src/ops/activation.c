@@ -1,8 +1,9 @@
 /* Activations with autograd: leaky_relu, elu, softplus and dropout, forward
  * and backward side by side. They run on the elementwise family's strided
  * iterator (elementwise_iter.h: any strides, OpenMP on large tensors, an AVX2
- * clone of each kernel), with the branch-free math of activation.h. */
+ * clone of each kernel), with the branch-free math of fastmath.h. */
 #include "ops/activation.h"
+#include "ops/fastmath.h"
 #include "ops/elementwise_iter.h"
 #include "autograd/graph.h"
 #include "core/lt_profile.h"

@@ -7,6 +7,7 @@
  * Unreduced, and every backward: the elementwise iterator (any strides). */
 #include "ops/loss.h"
 #include "ops/activation.h"
+#include "ops/fastmath.h"
 #include "ops/elementwise_iter.h"
 #include "autograd/graph.h"
 #include "core/lt_profile.h"

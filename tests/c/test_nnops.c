@@ -8,6 +8,7 @@
 #include "core/lt_tensor.h"
 #include "lt_test.h"
 #include "ops/activation.h"
+#include "ops/fastmath.h"
 #include "ops/linear.h"
 #include "ops/loss.h"
 #include "ops/matmul.h"
