@@ -9,23 +9,15 @@ import argparse
 import resource
 import time
 
+import os
+import sys
+
 import torch
 import torch.nn as nn
 
-
-def reference_autoencoder(code):
-    encoder = nn.Sequential(
-        nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(16, 32, 3, stride=2, padding=0), nn.ReLU(),
-        nn.Flatten(), nn.Linear(288, 64), nn.ReLU(), nn.Linear(64, code))
-    decoder = nn.Sequential(
-        nn.Linear(code, 64), nn.ReLU(), nn.Linear(64, 288), nn.ReLU(),
-        nn.Unflatten(1, (32, 3, 3)),
-        nn.ConvTranspose2d(32, 16, 3, stride=2), nn.ReLU(),
-        nn.ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
-        nn.ConvTranspose2d(8, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
-    return encoder, decoder
+# The reference autoencoder, defined once for the benchmark and the comparisons.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compare"))
+from ae_test_loss import reference as reference_autoencoder  # noqa: E402
 
 
 def main():
